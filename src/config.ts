@@ -1,0 +1,106 @@
+import path from 'node:path';
+import cron from 'node-cron';
+
+/** Every setting the service reads, typed and frozen. Built only by `configFromEnv`. */
+export interface Config {
+  /** Postgres URL; null means embedded PGlite under `DATA_DIR/pg`, served through pglite-socket. */
+  readonly databaseUrl: string | null;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly warehouseDir: string;
+  readonly exportSchedule: string;
+  /** null: generated once and kept under DATA_DIR (see src/privacy/secret.ts). */
+  readonly piiHashSecret: string | null;
+  readonly faqAutoApproveTrust: number;
+  readonly queryTimeoutMs: number;
+  readonly queryMaxRows: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Connections in the service's pool (PG_POOL_MAX). */
+  readonly poolMax: number;
+  /** Sessions end a transaction left idle this long (PG_IDLE_TX_TIMEOUT_MS), so nobody holds the export watermark back. */
+  readonly idleInTransactionTimeoutMs: number;
+}
+
+/** Every default in one place (PRODUCT.md "Configuration"). */
+export const DEFAULTS = {
+  DATA_DIR: './data',
+  PORT: '8080',
+  EXPORT_SCHEDULE: '0 2 * * *',
+  FAQ_AUTO_APPROVE_TRUST: '0.9',
+  QUERY_TIMEOUT_MS: '10000',
+  QUERY_MAX_ROWS: '10000',
+  LOG_LEVEL: 'info',
+  PG_POOL_MAX: '20',
+  PG_IDLE_TX_TIMEOUT_MS: '60000',
+} as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function read(env: Env, name: keyof typeof DEFAULTS): string {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? DEFAULTS[name] : value.trim();
+}
+
+function integer(env: Env, name: keyof typeof DEFAULTS, min: number, max: number): number {
+  const raw = read(env, name);
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function optional(env: Env, name: string): string | null {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? null : value.trim();
+}
+
+/**
+ * A pure function from an environment to the service's config; throws ConfigError with a message an operator can
+ * act on. Example: `configFromEnv({ PORT: '9000' }).port === 9000`.
+ */
+export function configFromEnv(env: Env = process.env): Config {
+  const dataDir = path.resolve(read(env, 'DATA_DIR'));
+  const trustRaw = read(env, 'FAQ_AUTO_APPROVE_TRUST');
+  const trust = Number(trustRaw);
+  if (!Number.isFinite(trust) || trust < 0 || trust > 1) {
+    throw new ConfigError(`FAQ_AUTO_APPROVE_TRUST must be a number from 0 to 1, got "${trustRaw}"`);
+  }
+  const exportSchedule = read(env, 'EXPORT_SCHEDULE');
+  if (!cron.validate(exportSchedule)) {
+    throw new ConfigError(`EXPORT_SCHEDULE must be a cron expression such as "0 2 * * *", got "${exportSchedule}"`);
+  }
+  const logLevel = read(env, 'LOG_LEVEL') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const secret = optional(env, 'PII_HASH_SECRET');
+  if (secret !== null && secret.length < 16) {
+    throw new ConfigError('PII_HASH_SECRET must be at least 16 characters (or unset, to generate one under DATA_DIR)');
+  }
+  const databaseUrl = optional(env, 'DATABASE_URL');
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (or unset, for embedded Postgres)');
+  }
+  const warehouseDir = optional(env, 'WAREHOUSE_DIR');
+  return Object.freeze({
+    databaseUrl,
+    dataDir,
+    port: integer(env, 'PORT', 0, 65535),
+    warehouseDir: warehouseDir === null ? path.join(dataDir, 'warehouse') : path.resolve(warehouseDir),
+    exportSchedule,
+    piiHashSecret: secret,
+    faqAutoApproveTrust: trust,
+    queryTimeoutMs: integer(env, 'QUERY_TIMEOUT_MS', 100, 3_600_000),
+    queryMaxRows: integer(env, 'QUERY_MAX_ROWS', 1, 10_000_000),
+    logLevel,
+    poolMax: integer(env, 'PG_POOL_MAX', 1, 1000),
+    idleInTransactionTimeoutMs: integer(env, 'PG_IDLE_TX_TIMEOUT_MS', 0, 86_400_000),
+  });
+}

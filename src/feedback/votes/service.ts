@@ -1,0 +1,138 @@
+import type { Counter } from 'prom-client';
+import type { Db } from '../../http/route.ts';
+import { problems } from '../../http/problem.ts';
+import { pseudonymiseEmail } from '../../privacy/pseudonym.ts';
+import { redactFields } from '../../privacy/redactFields.ts';
+import { METADATA_MAX_BYTES, type Vote, type VoteInput } from './schema.ts';
+
+/** A vote as it is written: free text redacted, the email replaced by its pseudonym. */
+export interface VoteRow {
+  readonly conversation_id: string;
+  readonly vote: 'up' | 'down';
+  readonly query: string | null;
+  readonly response: string | null;
+  readonly reasons: readonly string[];
+  readonly comment: string | null;
+  readonly expert_ids: readonly string[];
+  readonly email_hash: string | null;
+  readonly metadata: string;
+}
+
+export interface PrivacyContext {
+  readonly secret: string;
+  readonly redactions?: Counter<'kind'>;
+}
+
+/** Checks the rules JSON Schema cannot say and applies privacy; throws 422 with the failing paths. */
+export function prepareVote(input: VoteInput, privacy: PrivacyContext, pathPrefix = ''): VoteRow {
+  const metadata = JSON.stringify(input.metadata ?? {});
+  if (Buffer.byteLength(metadata, 'utf8') > METADATA_MAX_BYTES) {
+    throw problems.validation([{ path: `${pathPrefix}/metadata`, message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` }]);
+  }
+  if (metadata.includes('\\u0000')) {
+    // Postgres jsonb cannot store U+0000; refuse it here rather than as a database error.
+    throw problems.validation([{ path: `${pathPrefix}/metadata`, message: 'must not contain the NUL character' }]);
+  }
+  const texts = redactFields(
+    { query: input.query ?? null, response: input.response ?? null, comment: input.comment ?? null },
+    ['query', 'response', 'comment'],
+    privacy.redactions,
+  );
+  return {
+    conversation_id: input.conversation_id,
+    vote: input.vote,
+    ...texts,
+    reasons: input.reasons ?? [],
+    expert_ids: input.expert_ids ?? [],
+    email_hash: input.email ? pseudonymiseEmail(input.email, privacy.secret) : null,
+    metadata,
+  };
+}
+
+export interface VoteCreated {
+  readonly id: number;
+  readonly conversation_id: string;
+  readonly vote: 'up' | 'down';
+  readonly created_at: string;
+}
+
+const INSERT_VOTE = `
+  insert into votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
+  values ($1::text, $2::text, $3::text, $4::text, $5::text[], $6::text, $7::text[], $8::text, $9::jsonb)
+  returning id, conversation_id, vote, created_at`;
+
+export async function insertVote(db: Db, row: VoteRow): Promise<VoteCreated> {
+  const { rows } = await db.query<{ id: number; conversation_id: string; vote: 'up' | 'down'; created_at: Date }>({
+    name: 'insert-vote',
+    text: INSERT_VOTE,
+    values: [row.conversation_id, row.vote, row.query, row.response, row.reasons, row.comment, row.expert_ids, row.email_hash, row.metadata],
+  });
+  const r = rows[0]!;
+  return { id: r.id, conversation_id: r.conversation_id, vote: r.vote, created_at: r.created_at.toISOString() };
+}
+
+/** Many votes in one statement (batch ingestion): one unnest per column, ids returned in input order. */
+export async function insertVotes(db: Db, rows: readonly VoteRow[]): Promise<VoteCreated[]> {
+  if (rows.length === 0) return [];
+  const col = <K extends keyof VoteRow>(k: K) => rows.map((r) => r[k]);
+  // Arrays of arrays cannot be unnested as text[][] with ragged lengths, so text[] columns travel as JSON.
+  const { rows: out } = await db.query<{ id: number; conversation_id: string; vote: 'up' | 'down'; created_at: Date }>(
+    `insert into votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
+     select c, v, q, r, array(select jsonb_array_elements_text(rs)), cm, array(select jsonb_array_elements_text(ex)), eh, md
+       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::text[], $9::jsonb[])
+         with ordinality as t(c, v, q, r, rs, cm, ex, eh, md, ord)
+      order by ord
+     returning id, conversation_id, vote, created_at`,
+    [
+      col('conversation_id'),
+      col('vote'),
+      col('query'),
+      col('response'),
+      rows.map((r) => JSON.stringify(r.reasons)),
+      col('comment'),
+      rows.map((r) => JSON.stringify(r.expert_ids)),
+      col('email_hash'),
+      col('metadata'),
+    ],
+  );
+  // An identity column assigns ids in insertion order, and the select is ordered by input position.
+  return out
+    .sort((a, b) => a.id - b.id)
+    .map((r) => ({ id: r.id, conversation_id: r.conversation_id, vote: r.vote, created_at: r.created_at.toISOString() }));
+}
+
+interface VoteDbRow {
+  id: number;
+  conversation_id: string;
+  vote: 'up' | 'down';
+  query: string | null;
+  response: string | null;
+  reasons: string[];
+  comment: string | null;
+  expert_ids: string[];
+  has_email: boolean;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+}
+
+/**
+ * A conversation's votes, oldest first, and the latest: the authoritative one. "Latest" is the last row by
+ * (created_at, id): a later timestamp wins, and on equal timestamps the higher id (inserted later) wins.
+ */
+export async function conversationVotes(db: Db, conversationId: string): Promise<{ latest: Vote | null; history: Vote[] }> {
+  const { rows } = await db.query<VoteDbRow>(
+    `select id, conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash is not null as has_email,
+            metadata, created_at
+       from votes where conversation_id = $1::text
+      order by created_at, id`,
+    [conversationId],
+  );
+  const history = rows.map((r) => ({ ...r, created_at: r.created_at.toISOString() }));
+  return { latest: history.at(-1) ?? null, history };
+}
+
+/** Erases every vote of a conversation (the tombstone trigger carries the erasure to the warehouse). */
+export async function eraseConversation(db: Db, conversationId: string): Promise<number> {
+  const { rowCount } = await db.query('delete from votes where conversation_id = $1::text', [conversationId]);
+  return rowCount ?? 0;
+}

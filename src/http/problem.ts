@@ -1,0 +1,177 @@
+import type { Context, Next } from 'koa';
+import {
+  CHECK_VIOLATION,
+  DATA_EXCEPTION_CLASS,
+  DEADLOCK_DETECTED,
+  EXCLUSION_VIOLATION,
+  FOREIGN_KEY_VIOLATION,
+  NOT_NULL_VIOLATION,
+  QUERY_CANCELED,
+  SERIALIZATION_FAILURE,
+  UNIQUE_VIOLATION,
+  isDatabaseUnavailable,
+  sqlState,
+} from '../db/sqlstate.ts';
+import type { Logger } from '../log.ts';
+
+/** One entry of a 422 response's `errors`: a JSON Pointer into the request body and what is wrong there. */
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * An error that is an HTTP answer (RFC 9457 problem details). `expose` follows koa's contract: the detail is shown
+ * to the client only when it is safe to; every 4xx built here is.
+ */
+export class HttpProblem extends Error {
+  override name = 'HttpProblem';
+  readonly status: number;
+  readonly slug: string;
+  readonly title: string;
+  readonly expose: boolean;
+  readonly errors?: readonly FieldError[];
+  readonly headers: Readonly<Record<string, string>>;
+  readonly extra: Readonly<Record<string, unknown>>;
+
+  constructor(
+    status: number,
+    slug: string,
+    title: string,
+    detail: string,
+    options: {
+      errors?: readonly FieldError[];
+      headers?: Record<string, string>;
+      extra?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(detail, { cause: options.cause });
+    this.status = status;
+    this.slug = slug;
+    this.title = title;
+    this.expose = status < 500 || status === 503;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+    this.extra = options.extra ?? {};
+  }
+}
+
+export const problems = {
+  malformedJson: (detail: string) => new HttpProblem(400, 'malformed-json', 'Malformed JSON', detail),
+  badRequest: (detail: string) => new HttpProblem(400, 'bad-request', 'Bad request', detail),
+  unauthorized: (detail: string) =>
+    new HttpProblem(401, 'unauthorized', 'Unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer' } }),
+  forbidden: (detail: string) => new HttpProblem(403, 'forbidden', 'Forbidden', detail),
+  notFound: (detail: string) => new HttpProblem(404, 'not-found', 'Not found', detail),
+  methodNotAllowed: (allow: string) =>
+    new HttpProblem(405, 'method-not-allowed', 'Method not allowed', `Allowed methods: ${allow}`, {
+      headers: { Allow: allow },
+    }),
+  conflict: (detail: string, extra?: Record<string, unknown>) =>
+    new HttpProblem(409, 'conflict', 'Conflict', detail, { extra }),
+  tooLarge: (detail: string) =>
+    new HttpProblem(413, 'payload-too-large', 'Payload too large', detail, { headers: { Connection: 'close' } }),
+  unsupportedMediaType: (detail: string) =>
+    new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', detail),
+  validation: (errors: readonly FieldError[], detail = 'The request body does not match the schema.') =>
+    new HttpProblem(422, 'validation-error', 'Validation failed', detail, { errors }),
+  unprocessable: (detail: string, errors?: readonly FieldError[]) =>
+    new HttpProblem(422, 'unprocessable', 'Unprocessable request', detail, { errors }),
+  unavailable: (detail: string, cause?: unknown) =>
+    new HttpProblem(503, 'unavailable', 'Service unavailable', detail, { headers: { 'Retry-After': '5' }, cause }),
+} as const;
+
+/** Every problem type the API answers with, for the /docs page (each `type` URI points at its entry there). */
+export const PROBLEM_TYPES: readonly { slug: string; status: number; title: string; when: string }[] = [
+  { slug: 'malformed-json', status: 400, title: 'Malformed JSON', when: 'the body is not valid JSON' },
+  { slug: 'bad-request', status: 400, title: 'Bad request', when: 'a header or query parameter is malformed' },
+  { slug: 'unauthorized', status: 401, title: 'Unauthorized', when: 'no API key, or an unknown one' },
+  { slug: 'forbidden', status: 403, title: 'Forbidden', when: 'the API key lacks the scope the route needs' },
+  { slug: 'not-found', status: 404, title: 'Not found', when: 'the route or the id does not exist' },
+  { slug: 'method-not-allowed', status: 405, title: 'Method not allowed', when: 'the route exists with other methods' },
+  { slug: 'conflict', status: 409, title: 'Conflict', when: 'a unique rule, or an idempotent request still running' },
+  { slug: 'payload-too-large', status: 413, title: 'Payload too large', when: 'the body is over 1 MB' },
+  { slug: 'unsupported-media-type', status: 415, title: 'Unsupported media type', when: 'the body is not JSON' },
+  { slug: 'validation-error', status: 422, title: 'Validation failed', when: 'the body breaks the schema; see errors' },
+  { slug: 'unprocessable', status: 422, title: 'Unprocessable request', when: 'valid JSON the rules refuse' },
+  { slug: 'internal', status: 500, title: 'Internal server error', when: 'a bug on our side; logged with request id' },
+  { slug: 'unavailable', status: 503, title: 'Service unavailable', when: 'the database is unreachable; retry' },
+];
+
+export function problemType(slug: string): string {
+  return `/docs#problem-${slug}`;
+}
+
+/** Maps a database error to the HTTP answer a client should get, or undefined when it is our bug (500). */
+export function problemFromDatabaseError(error: unknown): HttpProblem | undefined {
+  if (isDatabaseUnavailable(error)) return problems.unavailable('The database is unreachable. Retry shortly.', error);
+  const code = sqlState(error);
+  if (code === undefined) return undefined;
+  const constraint = (error as { constraint?: string }).constraint;
+  switch (code) {
+    case UNIQUE_VIOLATION:
+    case EXCLUSION_VIOLATION:
+      return problems.conflict(`The request conflicts with an existing record${constraint ? ` (${constraint})` : ''}.`);
+    case FOREIGN_KEY_VIOLATION:
+      return problems.unprocessable(`A referenced record does not exist${constraint ? ` (${constraint})` : ''}.`);
+    case CHECK_VIOLATION:
+    case NOT_NULL_VIOLATION:
+      return problems.unprocessable(`The record breaks a database rule${constraint ? ` (${constraint})` : ''}.`);
+    case SERIALIZATION_FAILURE:
+    case DEADLOCK_DETECTED:
+      return new HttpProblem(409, 'conflict', 'Conflict', 'A concurrent request changed the same records; retry.');
+    case QUERY_CANCELED:
+      return problems.unavailable('The database cancelled the statement (timeout). Retry shortly.', error);
+    default:
+      if (code.startsWith(DATA_EXCEPTION_CLASS)) return problems.unprocessable('A value was refused by the database.');
+      return undefined;
+  }
+}
+
+/** Writes a problem+json response (RFC 9457 section 3). */
+export function sendProblem(ctx: Context, problem: HttpProblem, requestId: string): void {
+  ctx.status = problem.status;
+  for (const [name, value] of Object.entries(problem.headers)) ctx.set(name, value);
+  ctx.type = 'application/problem+json';
+  ctx.body = {
+    type: problemType(problem.slug),
+    title: problem.title,
+    status: problem.status,
+    detail: problem.expose ? problem.message : 'An unexpected error occurred.',
+    instance: ctx.path,
+    request_id: requestId,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+    ...problem.extra,
+  };
+}
+
+/**
+ * The outermost middleware: every error becomes problem+json. Unexpected errors are logged once, with the request
+ * id and never with the body, and answered as a bare 500.
+ */
+export function problemMiddleware(logger: Logger) {
+  return async function problemDetails(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw problems.notFound(`No route for ${ctx.method} ${ctx.path}.`);
+    } catch (error) {
+      const requestId = String(ctx.state.requestId ?? '');
+      let problem = error instanceof HttpProblem ? error : problemFromDatabaseError(error);
+      if (problem === undefined) {
+        const status = (error as { status?: unknown }).status;
+        if (typeof status === 'number' && status >= 400 && status < 500) {
+          // koa's own errors (ctx.throw) carry status and expose.
+          const expose = (error as { expose?: boolean }).expose === true;
+          problem = new HttpProblem(status, 'bad-request', 'Bad request', expose ? (error as Error).message : 'Bad request.');
+        } else {
+          logger.error({ err: error, requestId, method: ctx.method, path: ctx.path }, 'unexpected error');
+          problem = new HttpProblem(500, 'internal', 'Internal server error', 'An unexpected error occurred.');
+        }
+      } else if (problem.status === 503) {
+        logger.warn({ requestId, err: error, method: ctx.method, path: ctx.path }, 'database unavailable');
+      }
+      sendProblem(ctx, problem, requestId);
+    }
+  };
+}

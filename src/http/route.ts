@@ -1,0 +1,58 @@
+import type { Context } from 'koa';
+import type { TSchema } from '@sinclair/typebox';
+import type { ApiKey, Scope } from '../auth/keys.ts';
+import type { Pool, PoolClient } from '../db/pool.ts';
+import type { Reply } from './idempotency.ts';
+import type { Services } from './services.ts';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface WriteOptions {
+  /**
+   * The write is one SQL statement: without an Idempotency-Key it runs in autocommit on the pool, saving the
+   * BEGIN/COMMIT round trips on the hot ingest path (a single statement is atomic on its own).
+   */
+  readonly singleStatement?: boolean;
+}
+
+/** A database handle: a transaction's client, or the pool for a single autocommit statement. */
+export type Db = Pool | PoolClient;
+
+export interface HandlerInput {
+  readonly ctx: Context;
+  readonly services: Services;
+  readonly apiKey: ApiKey | null;
+  readonly params: Record<string, string>;
+  readonly query: Record<string, unknown>;
+  readonly body: unknown;
+  /**
+   * Runs a write transactionally; under an Idempotency-Key the key is claimed in the same transaction, and a stored
+   * reply is returned without calling fn.
+   */
+  write(fn: (db: Db) => Promise<Reply>, options?: WriteOptions): Promise<Reply>;
+}
+
+/**
+ * One API operation: the single source for routing, auth, validation and the OpenAPI document, so the docs cannot
+ * drift from the code (STYLE.md "Errors and HTTP").
+ */
+export interface RouteDef {
+  readonly operationId: string;
+  readonly method: Method;
+  /** OpenAPI-style path: `/api/v1/conversations/{conversation_id}/votes`. */
+  readonly path: string;
+  readonly tag: string;
+  readonly summary: string;
+  readonly description?: string;
+  /** null: no key needed. */
+  readonly scope: Scope | null;
+  readonly params?: TSchema;
+  readonly query?: TSchema;
+  readonly body?: TSchema;
+  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: TSchema }>>;
+  handle(input: HandlerInput): Promise<Reply>;
+}
+
+export function defineRoutes(...routes: RouteDef[]): RouteDef[] {
+  return routes;
+}

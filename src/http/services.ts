@@ -1,0 +1,18 @@
+import type { ApiKeyStore } from '../auth/keys.ts';
+import type { Config } from '../config.ts';
+import type { Pool } from '../db/pool.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from './metrics.ts';
+
+/** What route handlers may use; built once by src/server.ts (or by a test) and passed to createApp. */
+export interface Services {
+  readonly config: Config;
+  readonly pool: Pool;
+  readonly logger: Logger;
+  readonly keys: ApiKeyStore;
+  readonly metrics: Metrics;
+  /** The HMAC-SHA256 key for pseudonymising emails (src/privacy/pseudonym.ts). */
+  readonly piiSecret: string;
+  /** Extra readiness checks (the warehouse adds one); each resolves or throws. */
+  readonly readinessChecks: ReadonlyArray<{ name: string; check: () => Promise<void> }>;
+}

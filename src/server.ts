@@ -1,0 +1,87 @@
+import http from 'node:http';
+import type Koa from 'koa';
+import { ApiKeyStore, ensureAdminKey } from './auth/keys.ts';
+import type { Config } from './config.ts';
+import { migrate } from './db/migrate.ts';
+import { openDatabase, type Database } from './db/open.ts';
+import { createApp } from './http/app.ts';
+import { createMetrics } from './http/metrics.ts';
+import { allRoutes } from './http/routes/index.ts';
+import type { Services } from './http/services.ts';
+import type { Logger } from './log.ts';
+import { loadPiiSecret } from './privacy/secret.ts';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly services: Services;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the pool and the database. */
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  readonly port?: number;
+  readonly jobs?: boolean;
+  /** Where the first admin key is announced (stdout by default). */
+  readonly announce?: (line: string) => void;
+  readonly extraMiddleware?: (services: Services) => Koa.Middleware[];
+}
+
+/** Builds the services the routes use, from an open database. */
+export async function buildServices(config: Config, database: Database, logger: Logger): Promise<Services> {
+  return {
+    config,
+    pool: database.pool,
+    logger,
+    keys: new ApiKeyStore(database.pool),
+    metrics: createMetrics(database.pool, { defaultMetrics: true }),
+    piiSecret: await loadPiiSecret(config),
+    readinessChecks: [],
+  };
+}
+
+/** `feedback-warehouse serve`: migrate, make sure an admin key exists, listen, and drain on SIGTERM. */
+export async function serve(config: Config, logger: Logger, options: ServeOptions = {}): Promise<RunningServer> {
+  const database = await openDatabase(config, logger, 'feedback-warehouse serve');
+  try {
+    await migrate(database.url, 'up', logger);
+    const adminKey = await ensureAdminKey(database.pool);
+    if (adminKey !== null) {
+      (options.announce ?? ((line) => process.stdout.write(`${line}\n`)))(
+        `Created the first admin API key (shown once; keep it safe):\n${adminKey}`,
+      );
+    }
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const services = await buildServices(config, database, logger);
+  const app = createApp(services, allRoutes(), options.extraMiddleware?.(services) ?? []);
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? config.port, resolve);
+  });
+  const port = (server.address() as { port: number }).port;
+  logger.info({ port, embeddedPostgres: database.embedded }, 'listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    services,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        // Requests in flight finish; keep-alive sockets are closed as soon as they go idle.
+        const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+        await closed;
+        clearInterval(idleSweep);
+        await database.close();
+        logger.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}
