@@ -7,7 +7,12 @@ import { createLogger, type Logger } from './log.ts';
 import { serve } from './server.ts';
 
 /** Runs fn with an open, migrated database, and always closes it. */
-async function withDatabase<T>(config: Config, logger: Logger, name: string, fn: (db: Database) => Promise<T>): Promise<T> {
+async function withDatabase<T>(
+  config: Config,
+  logger: Logger,
+  name: string,
+  fn: (db: Database) => Promise<T>,
+): Promise<T> {
   const database = await openDatabase(config, logger, `feedback-warehouse ${name}`);
   try {
     return await fn(database);
@@ -18,7 +23,8 @@ async function withDatabase<T>(config: Config, logger: Logger, name: string, fn:
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('a port is an integer from 0 to 65535');
   return n;
 }
 
@@ -34,7 +40,8 @@ export function buildProgram(): Command {
   let logger: Logger | undefined;
   const getConfig = () => (config ??= configFromEnv(process.env));
   // CLI commands log to stderr so that stdout carries only their answer (e.g. the new key as the last line).
-  const getLogger = () => (logger ??= createLogger(getConfig().logLevel === 'info' ? 'warn' : getConfig().logLevel, process.stderr as never));
+  const getLogger = () =>
+    (logger ??= createLogger(getConfig().logLevel === 'info' ? 'warn' : getConfig().logLevel, process.stderr as never));
 
   const program = new Command('feedback-warehouse')
     .description('Feedback warehouse: Postgres system of record, DuckDB analytics, rollups and dashboards.')
@@ -49,7 +56,9 @@ export function buildProgram(): Command {
       const cfg = getConfig();
       const log = createLogger(cfg.logLevel);
       const server = await serve(cfg, log, { port: options.port, jobs: options.jobs });
-      process.stdout.write(`feedback-warehouse listening on ${server.url} (dashboards: ${server.url}/dashboards/, docs: ${server.url}/docs)\n`);
+      process.stdout.write(
+        `feedback-warehouse listening on ${server.url} (dashboards: ${server.url}/dashboards/, docs: ${server.url}/docs)\n`,
+      );
       const stop = (signal: string) => {
         log.info({ signal }, 'draining');
         server.close().then(
@@ -90,7 +99,9 @@ export function buildProgram(): Command {
     .action(() =>
       withDatabase(getConfig(), getLogger(), 'migrate', async (db) => {
         for (const m of await migrationStatus((sql) => db.pool.query(sql))) {
-          process.stdout.write(`${m.appliedAt ? 'applied' : 'pending'}  ${m.name}${m.appliedAt ? `  ${m.appliedAt.toISOString()}` : ''}\n`);
+          process.stdout.write(
+            `${m.appliedAt ? 'applied' : 'pending'}  ${m.name}${m.appliedAt ? `  ${m.appliedAt.toISOString()}` : ''}\n`,
+          );
         }
       }),
     );
@@ -111,7 +122,9 @@ export function buildProgram(): Command {
       withDatabase(getConfig(), getLogger(), 'keys', async (db) => {
         await migrate(db.url, 'up', getLogger());
         const { key, apiKey } = await createApiKey(db.pool, options.name, options.scopes);
-        process.stdout.write(`Created key "${apiKey.name}" with scopes ${apiKey.scopes.join(',')} (shown once):\n${key}\n`);
+        process.stdout.write(
+          `Created key "${apiKey.name}" with scopes ${apiKey.scopes.join(',')} (shown once):\n${key}\n`,
+        );
       }),
     );
 

@@ -15,7 +15,10 @@ function scrub(value: Record<string, unknown>, depth: number): Record<string, un
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) {
     if (UNSAFE_ERROR_FIELDS.includes(key)) continue;
-    out[key] = key === 'cause' && field && typeof field === 'object' && depth < 5 ? scrub(field as Record<string, unknown>, depth + 1) : field;
+    out[key] =
+      key === 'cause' && field && typeof field === 'object' && depth < 5
+        ? scrub(field as Record<string, unknown>, depth + 1)
+        : field;
   }
   return out;
 }

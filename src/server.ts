@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase, type Database } from './db/open.ts';
 import { createApp } from './http/app.ts';
+import { dashboards } from './http/dashboards.ts';
 import { createMetrics } from './http/metrics.ts';
 import { allRoutes } from './http/routes/index.ts';
 import type { Services } from './http/services.ts';
@@ -56,7 +57,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     throw error;
   }
   const services = await buildServices(config, database, logger);
-  const app = createApp(services, allRoutes(), options.extraMiddleware?.(services) ?? []);
+  const app = createApp(services, allRoutes(), [dashboards(), ...(options.extraMiddleware?.(services) ?? [])]);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,8 +43,38 @@ describe('feedback-warehouse CLI', () => {
     }
   });
 
+  it('serve drains a request in flight on SIGTERM before it exits', async () => {
+    const env = { DATABASE_URL: db.url, DATA_DIR: dataDir };
+    const key = (await runCli(['keys', 'create', '--name', 'drain', '--scopes', 'ingest'], env)).stdout.trim().split('\n').at(-1)!;
+    const server = await startServe(['--port', '0', '--no-jobs'], env);
+    const body = JSON.stringify({ conversation_id: 'drain', vote: 'up' });
+    const { port } = new URL(server.url);
+    // A slow client: headers and half the body now, the rest after SIGTERM.
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let response = '';
+    socket.on('data', (d: Buffer) => (response += d.toString()));
+    const ended = new Promise((resolve) => socket.once('end', resolve));
+    socket.write(
+      `POST /api/v1/votes HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${key}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    server.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    socket.write(body.slice(10));
+    await ended;
+    expect(response).toMatch(/^HTTP\/1.1 201/);
+    expect(await server.exited).toBe(0);
+    const { rows } = await db.pool.query("select count(*)::int as n from votes where conversation_id = 'drain'");
+    expect(rows[0].n).toBe(1);
+  });
+
   it('keys create refuses unknown scopes with a clear message', async () => {
-    const res = await runCli(['keys', 'create', '--name', 'x', '--scopes', 'ingest,superuser'], { DATABASE_URL: db.url, DATA_DIR: dataDir });
+    const res = await runCli(['keys', 'create', '--name', 'x', '--scopes', 'ingest,superuser'], {
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+    });
     expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(/superuser/);
   });
@@ -85,7 +116,9 @@ describe('serve on embedded defaults', () => {
       const second = await startServe(['--port', '0', '--no-jobs'], env);
       try {
         expect(second.output()).not.toMatch(/admin API key/);
-        const res = await fetch(`${second.url}/api/v1/conversations/embedded/votes`, { headers: { authorization: `Bearer ${adminKey}` } });
+        const res = await fetch(`${second.url}/api/v1/conversations/embedded/votes`, {
+          headers: { authorization: `Bearer ${adminKey}` },
+        });
         expect((await res.json()).latest.vote).toBe('down');
       } finally {
         second.child.kill('SIGTERM');

@@ -16,16 +16,29 @@ export function hashKey(key: string): string {
 }
 
 export function parseScopes(text: string): Scope[] {
-  const scopes = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
+  const scopes = [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
   if (scopes.length === 0 || unknown.length > 0) {
-    throw new Error(`scopes must be a comma-separated list of ${SCOPES.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
+    throw new Error(
+      `scopes must be a comma-separated list of ${SCOPES.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`,
+    );
   }
   return scopes as Scope[];
 }
 
 /** Creates a key and returns it in clear text: the only time anybody sees it. Example: `fw_3q2...`. */
-export async function createApiKey(pool: Pool, name: string, scopes: readonly Scope[]): Promise<{ key: string; apiKey: ApiKey }> {
+export async function createApiKey(
+  pool: Pool,
+  name: string,
+  scopes: readonly Scope[],
+): Promise<{ key: string; apiKey: ApiKey }> {
   const key = `fw_${randomBytes(32).toString('base64url')}`;
   const { rows } = await pool.query<{ id: string }>(
     'insert into api_keys (name, key_hash, scopes) values ($1::text, $2::text, $3::text[]) returning id',
@@ -47,7 +60,9 @@ export async function ensureAdminKey(pool: Pool): Promise<string | null> {
       return null;
     }
     const key = `fw_${randomBytes(32).toString('base64url')}`;
-    await client.query("insert into api_keys (name, key_hash, scopes) values ('admin', $1::text, array['admin'])", [hashKey(key)]);
+    await client.query("insert into api_keys (name, key_hash, scopes) values ('admin', $1::text, array['admin'])", [
+      hashKey(key),
+    ]);
     await client.query('commit');
     return key;
   } catch (error) {

@@ -47,7 +47,9 @@ export interface MigrationStatus {
 }
 
 /** Every migration file with the time it was applied (null: pending). */
-export async function migrationStatus(query: (sql: string) => Promise<{ rows: unknown[] }>): Promise<MigrationStatus[]> {
+export async function migrationStatus(
+  query: (sql: string) => Promise<{ rows: unknown[] }>,
+): Promise<MigrationStatus[]> {
   const files = (await fs.readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
   let applied = new Map<string, Date>();
   try {

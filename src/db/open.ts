@@ -28,8 +28,9 @@ export async function openDatabase(config: Config, logger: Logger, applicationNa
   const embedded = await openEmbeddedDatabase(config.dataDir, logger);
   const pool = createPool({
     connectionString: embedded.url,
-    // PGlite runs one query at a time; a few connections are enough and keep transactions short.
-    max: Math.min(config.poolMax, 8),
+    // PGlite is one Postgres session multiplexed by pglite-socket: connections share prepared statements and
+    // interleave extended-protocol messages outside transactions, so each process uses exactly one connection.
+    max: 1,
     idleInTransactionTimeoutMs: config.idleInTransactionTimeoutMs,
     applicationName,
     logger,

@@ -39,7 +39,9 @@ export function createPool(options: PoolOptions): Pool {
     if (options.idleInTransactionTimeoutMs > 0) {
       client
         .query(`set idle_in_transaction_session_timeout = ${Math.trunc(options.idleInTransactionTimeoutMs)}`)
-        .catch((error: unknown) => options.logger.warn({ err: error }, 'could not set idle_in_transaction_session_timeout'));
+        .catch((error: unknown) =>
+          options.logger.warn({ err: error }, 'could not set idle_in_transaction_session_timeout'),
+        );
     }
   });
   return pool;

@@ -3,7 +3,12 @@ import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox';
 /** Small schema builders shared by every kind of feedback, so limits read the same everywhere. */
 
 /** A string or null, with code-point length limits (JSON Schema and Postgres char_length both count code points). */
-export function NullableString(options: { minLength?: number; maxLength: number; format?: string; description?: string }): TUnsafe<string | null> {
+export function NullableString(options: {
+  minLength?: number;
+  maxLength: number;
+  format?: string;
+  description?: string;
+}): TUnsafe<string | null> {
   return Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
 }
 

@@ -29,7 +29,14 @@ function observe(services: Services) {
       services.metrics.httpRequests.inc(labels);
       services.metrics.httpDuration.observe(labels, seconds);
       services.logger.info(
-        { requestId, method: ctx.method, path: ctx.path, route, status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 },
+        {
+          requestId,
+          method: ctx.method,
+          path: ctx.path,
+          route,
+          status: ctx.status,
+          durationMs: Math.round(seconds * 1e4) / 10,
+        },
         'request',
       );
     }
@@ -72,16 +79,22 @@ function mount(router: Router, services: Services, route: RouteDef): void {
     if (route.params) {
       const checked = validateText(route.params, params);
       // An id that cannot exist (not a uuid, too long) is simply not found.
-      if (!checked.ok) throw problems.notFound(`No such resource: ${checked.errors.map((e) => e.path.slice(1)).join(', ')}.`);
+      if (!checked.ok)
+        throw problems.notFound(`No such resource: ${checked.errors.map((e) => e.path.slice(1)).join(', ')}.`);
       params = checked.value as Record<string, string>;
     }
     let query: Record<string, unknown> = { ...ctx.query };
     if (route.query) {
       const checked = validateText(route.query, query);
-      if (!checked.ok) throw problems.validation(checked.errors.map((e) => ({ ...e, path: `/query${e.path}` })), 'A query parameter is invalid.');
+      if (!checked.ok)
+        throw problems.validation(
+          checked.errors.map((e) => ({ ...e, path: `/query${e.path}` })),
+          'A query parameter is invalid.',
+        );
       query = checked.value as Record<string, unknown>;
     }
-    const key = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' ? idempotencyKey(ctx) : null;
+    const key =
+      route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' ? idempotencyKey(ctx) : null;
     let body: unknown = undefined;
     if (route.body) {
       const json = await readJsonBody(ctx);

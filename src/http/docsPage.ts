@@ -21,9 +21,14 @@ export function docsPage(doc: Record<string, unknown>): string {
   const toc: string[] = [];
   for (const [path, methods] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(methods)) {
-      toc.push(`<li><a href="#${esc(op.operationId)}"><code>${method.toUpperCase()} ${esc(path)}</code></a> ${esc(op.summary)}</li>`);
+      toc.push(
+        `<li><a href="#${esc(op.operationId)}"><code>${method.toUpperCase()} ${esc(path)}</code></a> ${esc(op.summary)}</li>`,
+      );
       const params = (op.parameters ?? [])
-        .map((p) => `<li><code>${esc(p.name)}</code> (${esc(p.in)}${p.required ? ', required' : ''})${p.description ? `: ${esc(p.description)}` : ''}</li>`)
+        .map(
+          (p) =>
+            `<li><code>${esc(p.name)}</code> (${esc(p.in)}${p.required ? ', required' : ''})${p.description ? `: ${esc(p.description)}` : ''}</li>`,
+        )
         .join('');
       const body = op.requestBody
         ? `<h4>Request body</h4><pre>${esc(JSON.stringify(op.requestBody.content['application/json'].schema, null, 2))}</pre>`
@@ -43,7 +48,8 @@ ${params ? `<h4>Parameters</h4><ul>${params}</ul>` : ''}${body}
     }
   }
   const problemRows = PROBLEM_TYPES.map(
-    (p) => `<tr id="problem-${esc(p.slug)}"><td><code>${esc(p.slug)}</code></td><td>${p.status}</td><td>${esc(p.title)}</td><td>${esc(p.when)}</td></tr>`,
+    (p) =>
+      `<tr id="problem-${esc(p.slug)}"><td><code>${esc(p.slug)}</code></td><td>${p.status}</td><td>${esc(p.title)}</td><td>${esc(p.when)}</td></tr>`,
   ).join('');
   const info = doc.info as { title: string; version: string; description: string };
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(info.title)} API reference</title>

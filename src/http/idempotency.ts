@@ -31,12 +31,18 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function fingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${canonicalJson(body)}`)
+    .digest('hex');
 }
 
 /** A signed 64-bit advisory lock id for (api key, idempotency key), as a SQL literal. */
 function lockId(claim: IdempotencyClaim): string {
-  return createHash('sha256').update(`idempotency:${claim.apiKeyId}:${claim.key}`).digest().readBigInt64BE(0).toString();
+  return createHash('sha256')
+    .update(`idempotency:${claim.apiKeyId}:${claim.key}`)
+    .digest()
+    .readBigInt64BE(0)
+    .toString();
 }
 
 /**
@@ -53,9 +59,13 @@ export async function runIdempotent(
 ): Promise<Reply & { replayed: boolean }> {
   return withTransaction(pool, async (client) => {
     // The lock id is derived here, never taken from input, so it is safe as a literal.
-    const lock = await client.query<{ locked: boolean }>(`select pg_try_advisory_xact_lock(${lockId(claim)}) as locked`);
+    const lock = await client.query<{ locked: boolean }>(
+      `select pg_try_advisory_xact_lock(${lockId(claim)}) as locked`,
+    );
     if (!lock.rows[0]?.locked) {
-      throw problems.conflict('A request with this Idempotency-Key is still being processed; retry after it completes.');
+      throw problems.conflict(
+        'A request with this Idempotency-Key is still being processed; retry after it completes.',
+      );
     }
     // A new statement, so (read committed) it sees a reply committed by a request that held the lock before us.
     const stored = await client.query<{ fingerprint: string; status: number; response: unknown; fresh: boolean }>(

@@ -17,7 +17,10 @@ const PROBLEM = {
       items: {
         type: 'object',
         required: ['path', 'message'],
-        properties: { path: { type: 'string', description: 'JSON Pointer into the body' }, message: { type: 'string' } },
+        properties: {
+          path: { type: 'string', description: 'JSON Pointer into the body' },
+          message: { type: 'string' },
+        },
       },
     },
   },

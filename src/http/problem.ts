@@ -154,7 +154,8 @@ export function problemMiddleware(logger: Logger) {
   return async function problemDetails(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw problems.notFound(`No route for ${ctx.method} ${ctx.path}.`);
+      if (ctx.status === 404 && ctx.body === undefined)
+        throw problems.notFound(`No route for ${ctx.method} ${ctx.path}.`);
     } catch (error) {
       const requestId = String(ctx.state.requestId ?? '');
       let problem = error instanceof HttpProblem ? error : problemFromDatabaseError(error);
@@ -163,7 +164,12 @@ export function problemMiddleware(logger: Logger) {
         if (typeof status === 'number' && status >= 400 && status < 500) {
           // koa's own errors (ctx.throw) carry status and expose.
           const expose = (error as { expose?: boolean }).expose === true;
-          problem = new HttpProblem(status, 'bad-request', 'Bad request', expose ? (error as Error).message : 'Bad request.');
+          problem = new HttpProblem(
+            status,
+            'bad-request',
+            'Bad request',
+            expose ? (error as Error).message : 'Bad request.',
+          );
         } else {
           logger.error({ err: error, requestId, method: ctx.method, path: ctx.path }, 'unexpected error');
           problem = new HttpProblem(500, 'internal', 'Internal server error', 'An unexpected error occurred.');

@@ -70,7 +70,10 @@ export function checkBody(schema: TSchema, value: unknown, prefix = ''): FieldEr
 }
 
 /** Path params and query strings: coerced from text; a bad one is 400 or 404 as the caller decides. */
-export function validateText<S extends TSchema>(schema: S, value: Record<string, unknown>): { ok: true; value: Static<S> } | { ok: false; errors: FieldError[] } {
+export function validateText<S extends TSchema>(
+  schema: S,
+  value: Record<string, unknown>,
+): { ok: true; value: Static<S> } | { ok: false; errors: FieldError[] } {
   const copy = { ...value };
   const fn = validator(schema, true);
   return fn(copy) ? { ok: true, value: copy as Static<S> } : { ok: false, errors: fieldErrors(fn.errors ?? []) };

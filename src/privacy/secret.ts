@@ -17,6 +17,7 @@ export async function loadPiiSecret(config: Config): Promise<string> {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create ${file}`, { cause: error });
   }
   const secret = (await fs.readFile(file, 'utf8')).trim();
-  if (secret.length < 16) throw new Error(`${file} is damaged (shorter than 16 characters); restore it or set PII_HASH_SECRET`);
+  if (secret.length < 16)
+    throw new Error(`${file} is damaged (shorter than 16 characters); restore it or set PII_HASH_SECRET`);
   return secret;
 }

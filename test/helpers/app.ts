@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ApiKeyStore, createApiKey, type Scope } from '../../src/auth/keys.ts';
 import { configFromEnv, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/app.ts';
+import { dashboards } from '../../src/http/dashboards.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { allRoutes } from '../../src/http/routes/index.ts';
 import type { Services } from '../../src/http/services.ts';
@@ -44,7 +45,13 @@ export const PII_SECRET = 'test-secret-0123456789abcdef';
 export async function startTestApp(env: Record<string, string> = {}, existing?: TestDatabase): Promise<TestApp> {
   const db = existing ?? (await createTestDatabase());
   const dataDir = await mkdtemp(path.join(tmpdir(), 'fw-test-'));
-  const config = configFromEnv({ DATABASE_URL: db.url, DATA_DIR: dataDir, PII_HASH_SECRET: PII_SECRET, LOG_LEVEL: 'silent', ...env });
+  const config = configFromEnv({
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    PII_HASH_SECRET: PII_SECRET,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
   const services: Services = {
     config,
     pool: db.pool,
@@ -54,7 +61,7 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     piiSecret: PII_SECRET,
     readinessChecks: [],
   };
-  const app = createApp(services, allRoutes());
+  const app = createApp(services, allRoutes(), [dashboards()]);
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

@@ -27,12 +27,19 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();
     try {
-      await admin.query(options.migrated === false ? `create database ${name}` : `create database ${name} template ${template}`);
+      await admin.query(
+        options.migrated === false ? `create database ${name}` : `create database ${name} template ${template}`,
+      );
     } finally {
       await admin.end();
     }
     const url = databaseUrlFor(serverUrl, name);
-    const pool = createPool({ connectionString: url, max: 20, idleInTransactionTimeoutMs: 60_000, logger: quietLogger });
+    const pool = createPool({
+      connectionString: url,
+      max: 20,
+      idleInTransactionTimeoutMs: 60_000,
+      logger: quietLogger,
+    });
     return {
       url,
       pool,
@@ -54,7 +61,7 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
   if (options.migrated !== false) await migrate(url, 'up', quietLogger);
-  const pool = createPool({ connectionString: url, max: 8, idleInTransactionTimeoutMs: 60_000, logger: quietLogger });
+  const pool = createPool({ connectionString: url, max: 1, idleInTransactionTimeoutMs: 60_000, logger: quietLogger });
   return {
     url,
     pool,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -11,14 +12,20 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 const votes = async (conversation: string) =>
-  Number((await app.db.pool.query('select count(*) as n from votes where conversation_id = $1', [conversation])).rows[0].n);
+  Number(
+    (await app.db.pool.query('select count(*) as n from votes where conversation_id = $1', [conversation])).rows[0].n,
+  );
 
 describe('Idempotency-Key', () => {
   it('replays the stored reply for the same key and body, writing nothing new', async () => {
     const body = { conversation_id: 'idem-1', vote: 'up' };
     const headers = { 'Idempotency-Key': 'key-1' };
     const first = await app.request('POST', '/api/v1/votes', { key: ingest, body, headers });
-    const second = await app.request('POST', '/api/v1/votes', { key: ingest, body: { vote: 'up', conversation_id: 'idem-1' }, headers });
+    const second = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      body: { vote: 'up', conversation_id: 'idem-1' },
+      headers,
+    });
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
     expect(second.json).toEqual(first.json);
@@ -28,8 +35,16 @@ describe('Idempotency-Key', () => {
 
   it('answers 422 for the same key with a different body', async () => {
     const headers = { 'Idempotency-Key': 'key-2' };
-    await app.request('POST', '/api/v1/votes', { key: ingest, body: { conversation_id: 'idem-2', vote: 'up' }, headers });
-    const res = await app.request('POST', '/api/v1/votes', { key: ingest, body: { conversation_id: 'idem-2', vote: 'down' }, headers });
+    await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      body: { conversation_id: 'idem-2', vote: 'up' },
+      headers,
+    });
+    const res = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      body: { conversation_id: 'idem-2', vote: 'down' },
+      headers,
+    });
     expect(res.status).toBe(422);
     expect(res.json.detail).toMatch(/Idempotency-Key/);
     expect(await votes('idem-2')).toBe(1);
@@ -38,39 +53,57 @@ describe('Idempotency-Key', () => {
   it('scopes keys by API key: another client may use the same key', async () => {
     const other = await app.key('ingest');
     const headers = { 'Idempotency-Key': 'shared' };
-    await app.request('POST', '/api/v1/votes', { key: ingest, body: { conversation_id: 'idem-3', vote: 'up' }, headers });
-    const res = await app.request('POST', '/api/v1/votes', { key: other, body: { conversation_id: 'idem-3', vote: 'up' }, headers });
+    await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      body: { conversation_id: 'idem-3', vote: 'up' },
+      headers,
+    });
+    const res = await app.request('POST', '/api/v1/votes', {
+      key: other,
+      body: { conversation_id: 'idem-3', vote: 'up' },
+      headers,
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('idempotent-replayed')).toBeNull();
     expect(await votes('idem-3')).toBe(2);
   });
 
   it('answers 409 while the first request with the key is still running', async () => {
+    const body = { conversation_id: 'idem-4', vote: 'up' };
+    const headers = { 'Idempotency-Key': 'in-flight' };
+    if (!app.db.real) {
+      // Embedded PGlite is one session that runs one transaction at a time: a duplicate waits and is replayed.
+      const [a, b] = await Promise.all([1, 2].map(() => app.request('POST', '/api/v1/votes', { key: ingest, body, headers })));
+      expect([a!.status, b!.status]).toEqual([201, 201]);
+      expect(b!.json).toEqual(a!.json);
+      expect(await votes('idem-4')).toBe(1);
+      return;
+    }
     const apiKeyId = (await app.db.pool.query("select id from api_keys where name = 'test-ingest' limit 1")).rows[0].id;
     // Hold the key's advisory lock in another session, as an in-flight request would.
-    const { createHash } = await import('node:crypto');
     const lock = createHash('sha256').update(`idempotency:${apiKeyId}:in-flight`).digest().readBigInt64BE(0).toString();
     const holder = await app.db.pool.connect();
     try {
       await holder.query('begin');
       await holder.query(`select pg_advisory_xact_lock(${lock})`);
-      const res = await app.request('POST', '/api/v1/votes', {
-        key: ingest,
-        body: { conversation_id: 'idem-4', vote: 'up' },
-        headers: { 'Idempotency-Key': 'in-flight' },
-      });
+      const res = await app.request('POST', '/api/v1/votes', { key: ingest, body, headers });
       expect(res.status).toBe(409);
+      expect(res.headers.get('content-type')).toMatch(/problem\+json/);
       expect(await votes('idem-4')).toBe(0);
     } finally {
       await holder.query('rollback');
       holder.release();
     }
+    // Once the first finishes (here: gave up), the key is free again.
+    expect((await app.request('POST', '/api/v1/votes', { key: ingest, body, headers })).status).toBe(201);
   });
 
   it('writes exactly one row under 20 concurrent identical requests', async () => {
     const body = { conversation_id: 'idem-5', vote: 'down' };
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => app.request('POST', '/api/v1/votes', { key: ingest, body, headers: { 'Idempotency-Key': 'burst' } })),
+      Array.from({ length: 20 }, () =>
+        app.request('POST', '/api/v1/votes', { key: ingest, body, headers: { 'Idempotency-Key': 'burst' } }),
+      ),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
@@ -82,15 +115,34 @@ describe('Idempotency-Key', () => {
 
   it('stores nothing for a refused request, so the key can be used again', async () => {
     const headers = { 'Idempotency-Key': 'after-422' };
-    expect((await app.request('POST', '/api/v1/votes', { key: ingest, body: { conversation_id: 'idem-6' }, headers })).status).toBe(422);
-    expect((await app.request('POST', '/api/v1/votes', { key: ingest, body: { conversation_id: 'idem-6', vote: 'up' }, headers })).status).toBe(201);
+    expect(
+      (await app.request('POST', '/api/v1/votes', { key: ingest, body: { conversation_id: 'idem-6' }, headers }))
+        .status,
+    ).toBe(422);
+    expect(
+      (
+        await app.request('POST', '/api/v1/votes', {
+          key: ingest,
+          body: { conversation_id: 'idem-6', vote: 'up' },
+          headers,
+        })
+      ).status,
+    ).toBe(201);
   });
 
   it('honours a key for 24 hours only', async () => {
     const headers = { 'Idempotency-Key': 'old' };
-    await app.request('POST', '/api/v1/votes', { key: ingest, body: { conversation_id: 'idem-7', vote: 'up' }, headers });
+    await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      body: { conversation_id: 'idem-7', vote: 'up' },
+      headers,
+    });
     await app.db.pool.query("update idempotency_keys set created_at = now() - interval '25 hours' where key = 'old'");
-    const res = await app.request('POST', '/api/v1/votes', { key: ingest, body: { conversation_id: 'idem-7', vote: 'up' }, headers });
+    const res = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      body: { conversation_id: 'idem-7', vote: 'up' },
+      headers,
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('idempotent-replayed')).toBeNull();
     expect(await votes('idem-7')).toBe(2);

@@ -15,7 +15,12 @@ beforeAll(async () => {
   proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
   const viaProxy = new URL(db.url);
   viaProxy.port = String(proxy.port);
-  const pool = createPool({ connectionString: viaProxy.toString(), max: 4, idleInTransactionTimeoutMs: 60_000, logger: quietLogger });
+  const pool = createPool({
+    connectionString: viaProxy.toString(),
+    max: 4,
+    idleInTransactionTimeoutMs: 60_000,
+    logger: quietLogger,
+  });
   app = await startTestApp({}, { ...db, url: viaProxy.toString(), pool, drop: async () => {} });
   ingest = await app.key('ingest');
 });

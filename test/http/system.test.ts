@@ -43,8 +43,12 @@ describe('system routes', () => {
     const res = await app.request('GET', '/metrics');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
-    expect(res.text).toMatch(/fw_http_requests_total\{method="GET",route="\/api\/v1\/conversations\/\{conversation_id\}\/votes",status="200"\} 1/);
-    expect(res.text).toContain('fw_http_requests_total{method="GET",route="/api/v1/conversations/{conversation_id}/votes",status="401"} 1');
+    expect(res.text).toMatch(
+      /fw_http_requests_total\{method="GET",route="\/api\/v1\/conversations\/\{conversation_id\}\/votes",status="200"\} 1/,
+    );
+    expect(res.text).toContain(
+      'fw_http_requests_total{method="GET",route="/api/v1/conversations/{conversation_id}/votes",status="401"} 1',
+    );
     expect(res.text).toContain('fw_http_request_duration_seconds_bucket');
     expect(res.text).toMatch(/fw_pg_pool_connections \d+/);
   });

@@ -87,7 +87,12 @@ describe('POST /api/v1/votes', () => {
     const res = await app.request('POST', '/api/v1/votes', { key: ingest, body });
     expect(res.status).toBe(422);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(res.json).toMatchObject({ status: 422, title: expect.any(String), type: expect.any(String), detail: expect.any(String) });
+    expect(res.json).toMatchObject({
+      status: 422,
+      title: expect.any(String),
+      type: expect.any(String),
+      detail: expect.any(String),
+    });
     expect(res.json.errors.map((e: { path: string }) => e.path)).toContain(path);
     expect(await count()).toBe(before);
   });
@@ -109,7 +114,11 @@ describe('POST /api/v1/votes', () => {
   });
 
   it('answers 415 on a body that is not JSON', async () => {
-    const res = await app.request('POST', '/api/v1/votes', { key: ingest, rawBody: 'vote=up', headers: { 'content-type': 'text/plain' } });
+    const res = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      rawBody: 'vote=up',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(res.status).toBe(415);
   });
 
@@ -125,7 +134,10 @@ describe('POST /api/v1/votes', () => {
   });
 
   it('lets an admin key do everything', async () => {
-    const res = await app.request('POST', '/api/v1/votes', { key: admin, body: { conversation_id: 'c-admin', vote: 'up' } });
+    const res = await app.request('POST', '/api/v1/votes', {
+      key: admin,
+      body: { conversation_id: 'c-admin', vote: 'up' },
+    });
     expect(res.status).toBe(201);
   });
 });
@@ -133,9 +145,14 @@ describe('POST /api/v1/votes', () => {
 describe('GET /api/v1/conversations/{id}/votes', () => {
   it('returns the history oldest first and the latest vote; a changed vote appends', async () => {
     for (const vote of ['up', 'down', 'up', 'down']) {
-      expect((await app.request('POST', '/api/v1/votes', { key: ingest, body: { conversation_id: 'conv/flip', vote } })).status).toBe(201);
+      expect(
+        (await app.request('POST', '/api/v1/votes', { key: ingest, body: { conversation_id: 'conv/flip', vote } }))
+          .status,
+      ).toBe(201);
     }
-    const res = await app.request('GET', `/api/v1/conversations/${encodeURIComponent('conv/flip')}/votes`, { key: read });
+    const res = await app.request('GET', `/api/v1/conversations/${encodeURIComponent('conv/flip')}/votes`, {
+      key: read,
+    });
     expect(res.status).toBe(200);
     expect(res.json.history.map((v: { vote: string }) => v.vote)).toEqual(['up', 'down', 'up', 'down']);
     expect(res.json.latest.vote).toBe('down');

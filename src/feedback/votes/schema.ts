@@ -13,17 +13,25 @@ export const VoteInput = Type.Object(
   {
     conversation_id: Type.String({ minLength: 1, maxLength: 200, description: 'Your id for the conversation' }),
     vote: StringEnum(VOTE_VALUES, 'up or down'),
-    query: Type.Optional(NullableString({ maxLength: 20_000, description: 'The question that was answered; PII is redacted' })),
-    response: Type.Optional(NullableString({ maxLength: 20_000, description: 'The answer that was rated; PII is redacted' })),
-    reasons: Type.Optional(Type.Array(ShortText, { maxItems: 50, description: 'Short reasons, e.g. picked in a downvote sheet' })),
+    query: Type.Optional(
+      NullableString({ maxLength: 20_000, description: 'The question that was answered; PII is redacted' }),
+    ),
+    response: Type.Optional(
+      NullableString({ maxLength: 20_000, description: 'The answer that was rated; PII is redacted' }),
+    ),
+    reasons: Type.Optional(
+      Type.Array(ShortText, { maxItems: 50, description: 'Short reasons, e.g. picked in a downvote sheet' }),
+    ),
     comment: Type.Optional(NullableString({ maxLength: 2_000, description: 'Free text; PII is redacted' })),
     expert_ids: Type.Optional(Type.Array(ShortText, { maxItems: 100, description: 'Experts the answer recommended' })),
     email: Type.Optional(
-      NullableString({ maxLength: 320, format: 'email', description: 'Stored only as an HMAC-SHA256 pseudonym, never raw' }),
+      NullableString({
+        maxLength: 320,
+        format: 'email',
+        description: 'Stored only as an HMAC-SHA256 pseudonym, never raw',
+      }),
     ),
-    metadata: Type.Optional(
-      Type.Object({}, { additionalProperties: true, description: 'Any JSON object up to 8 KB' }),
-    ),
+    metadata: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'Any JSON object up to 8 KB' })),
   },
   { additionalProperties: false },
 );
@@ -53,7 +61,9 @@ export type Vote = Static<typeof Vote>;
 
 export const ConversationVotes = Type.Object({
   conversation_id: Type.String(),
-  latest: Type.Union([Vote, Type.Null()], { description: 'The authoritative vote: latest created_at, then highest id' }),
+  latest: Type.Union([Vote, Type.Null()], {
+    description: 'The authoritative vote: latest created_at, then highest id',
+  }),
   history: Type.Array(Vote, { description: 'Every vote, oldest first' }),
 });
 

@@ -27,7 +27,9 @@ export interface PrivacyContext {
 export function prepareVote(input: VoteInput, privacy: PrivacyContext, pathPrefix = ''): VoteRow {
   const metadata = JSON.stringify(input.metadata ?? {});
   if (Buffer.byteLength(metadata, 'utf8') > METADATA_MAX_BYTES) {
-    throw problems.validation([{ path: `${pathPrefix}/metadata`, message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` }]);
+    throw problems.validation([
+      { path: `${pathPrefix}/metadata`, message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` },
+    ]);
   }
   if (metadata.includes('\\u0000')) {
     // Postgres jsonb cannot store U+0000; refuse it here rather than as a database error.
@@ -63,9 +65,18 @@ const INSERT_VOTE = `
 
 export async function insertVote(db: Db, row: VoteRow): Promise<VoteCreated> {
   const { rows } = await db.query<{ id: number; conversation_id: string; vote: 'up' | 'down'; created_at: Date }>({
-    name: 'insert-vote',
     text: INSERT_VOTE,
-    values: [row.conversation_id, row.vote, row.query, row.response, row.reasons, row.comment, row.expert_ids, row.email_hash, row.metadata],
+    values: [
+      row.conversation_id,
+      row.vote,
+      row.query,
+      row.response,
+      row.reasons,
+      row.comment,
+      row.expert_ids,
+      row.email_hash,
+      row.metadata,
+    ],
   });
   const r = rows[0]!;
   return { id: r.id, conversation_id: r.conversation_id, vote: r.vote, created_at: r.created_at.toISOString() };
@@ -98,7 +109,12 @@ export async function insertVotes(db: Db, rows: readonly VoteRow[]): Promise<Vot
   // An identity column assigns ids in insertion order, and the select is ordered by input position.
   return out
     .sort((a, b) => a.id - b.id)
-    .map((r) => ({ id: r.id, conversation_id: r.conversation_id, vote: r.vote, created_at: r.created_at.toISOString() }));
+    .map((r) => ({
+      id: r.id,
+      conversation_id: r.conversation_id,
+      vote: r.vote,
+      created_at: r.created_at.toISOString(),
+    }));
 }
 
 interface VoteDbRow {
@@ -119,7 +135,10 @@ interface VoteDbRow {
  * A conversation's votes, oldest first, and the latest: the authoritative one. "Latest" is the last row by
  * (created_at, id): a later timestamp wins, and on equal timestamps the higher id (inserted later) wins.
  */
-export async function conversationVotes(db: Db, conversationId: string): Promise<{ latest: Vote | null; history: Vote[] }> {
+export async function conversationVotes(
+  db: Db,
+  conversationId: string,
+): Promise<{ latest: Vote | null; history: Vote[] }> {
   const { rows } = await db.query<VoteDbRow>(
     `select id, conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash is not null as has_email,
             metadata, created_at

@@ -29,7 +29,10 @@ export function systemRoutes(apiRoutes: () => readonly RouteDef[]): RouteDef[] {
       summary: 'Readiness: Postgres (and the warehouse) are usable',
       scope: null,
       responses: {
-        200: { description: 'Ready', schema: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }) },
+        200: {
+          description: 'Ready',
+          schema: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }),
+        },
         503: { description: 'Not ready; the failing check is named' },
       },
       async handle({ services, ctx }) {
@@ -60,7 +63,12 @@ export function systemRoutes(apiRoutes: () => readonly RouteDef[]): RouteDef[] {
         );
         if (!ready) {
           ctx.set('Retry-After', '5');
-          throw problems.unavailable(`Not ready: ${Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k]) => k).join(', ')} unavailable.`);
+          throw problems.unavailable(
+            `Not ready: ${Object.entries(checks)
+              .filter(([, v]) => v !== 'ok')
+              .map(([k]) => k)
+              .join(', ')} unavailable.`,
+          );
         }
         return { status: 200, body: { status: 'ready', checks } };
       },

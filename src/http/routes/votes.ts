@@ -17,7 +17,10 @@ export const voteRoutes = defineRoutes(
     body: VoteInput,
     responses: { 201: { description: 'Stored', schema: VoteCreated } },
     async handle({ body, services, write }) {
-      const row = prepareVote(body as VoteInput, { secret: services.piiSecret, redactions: services.metrics.piiRedactions });
+      const row = prepareVote(body as VoteInput, {
+        secret: services.piiSecret,
+        redactions: services.metrics.piiRedactions,
+      });
       return write(async (db) => ({ status: 201, body: await insertVote(db, row) }), { singleStatement: true });
     },
   },
@@ -29,7 +32,9 @@ export const voteRoutes = defineRoutes(
     summary: "A conversation's vote history and its latest vote",
     scope: 'read',
     params: ConversationParams,
-    responses: { 200: { description: 'History, oldest first; latest is null when there is none', schema: ConversationVotes } },
+    responses: {
+      200: { description: 'History, oldest first; latest is null when there is none', schema: ConversationVotes },
+    },
     async handle({ params, services }) {
       const id = params.conversation_id!;
       return { status: 200, body: { conversation_id: id, ...(await conversationVotes(services.pool, id)) } };
@@ -47,12 +52,14 @@ export const voteRoutes = defineRoutes(
     responses: { 204: { description: 'Erased' }, 404: { description: 'No votes for this conversation' } },
     async handle({ params, write }) {
       const id = params.conversation_id!;
-      const erased = await write((db) => eraseConversation(db, id).then((n) => ({ status: 204, body: { erased: n } })), {
-        singleStatement: true,
-      });
+      const erased = await write(
+        (db) => eraseConversation(db, id).then((n) => ({ status: 204, body: { erased: n } })),
+        {
+          singleStatement: true,
+        },
+      );
       if ((erased.body as { erased: number }).erased === 0) throw problems.notFound(`Conversation ${id} has no votes.`);
       return { status: 204, body: null };
     },
   },
 );
-
