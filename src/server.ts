@@ -11,6 +11,7 @@ import { allRoutes } from './http/routes/index.ts';
 import type { Services } from './http/services.ts';
 import type { Logger } from './log.ts';
 import { loadPiiSecret } from './privacy/secret.ts';
+import { VoteWriter } from './feedback/votes/writer.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -37,6 +38,7 @@ export async function buildServices(config: Config, database: Database, logger: 
     keys: new ApiKeyStore(database.pool),
     metrics: createMetrics(database.pool, { defaultMetrics: true }),
     piiSecret: await loadPiiSecret(config),
+    voteWriter: new VoteWriter(database.pool),
     readinessChecks: [],
   };
 }

@@ -30,20 +30,15 @@ export function createPool(options: PoolOptions): Pool {
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     application_name: options.applicationName ?? 'feedback-warehouse',
+    // Issue 4: one stuck transaction must not hold the export watermark back for ever. Sent as a startup option,
+    // so it is in force before the first query.
+    ...(options.idleInTransactionTimeoutMs > 0
+      ? { options: `-c idle_in_transaction_session_timeout=${Math.trunc(options.idleInTransactionTimeoutMs)}` }
+      : {}),
   });
   // An idle client whose server went away emits 'error' on the pool; without a listener Node would crash. The pool
   // drops that client and the next checkout reconnects, which is how the service recovers by itself (issue 2, item 8).
   pool.on('error', (error) => options.logger.warn({ err: error }, 'idle postgres client lost'));
-  pool.on('connect', (client) => {
-    // Issue 4: one stuck transaction must not hold the export watermark back for ever.
-    if (options.idleInTransactionTimeoutMs > 0) {
-      client
-        .query(`set idle_in_transaction_session_timeout = ${Math.trunc(options.idleInTransactionTimeoutMs)}`)
-        .catch((error: unknown) =>
-          options.logger.warn({ err: error }, 'could not set idle_in_transaction_session_timeout'),
-        );
-    }
-  });
   return pool;
 }
 

@@ -113,7 +113,7 @@ function mount(router: Router, services: Services, route: RouteDef): void {
       }
       return options.singleStatement ? fn(services.pool) : withTransaction(services.pool, fn);
     };
-    const reply = await route.handle({ ctx, services, apiKey, params, query, body, write });
+    const reply = await route.handle({ ctx, services, apiKey, params, query, body, idempotent: key !== null, write });
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.status = reply.status;
     if (reply.body !== undefined && reply.body !== null) ctx.body = reply.body;

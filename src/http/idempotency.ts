@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
+import type { Pool, PoolClient } from '../db/pool.ts';
 import { problems } from './problem.ts';
 
 /** What a write returns and, under an Idempotency-Key, what is stored and replayed. */
@@ -57,45 +57,60 @@ export async function runIdempotent(
   claim: IdempotencyClaim,
   write: (client: PoolClient) => Promise<Reply>,
 ): Promise<Reply & { replayed: boolean }> {
-  return withTransaction(pool, async (client) => {
-    // The lock id is derived here, never taken from input, so it is safe as a literal.
-    const lock = await client.query<{ locked: boolean }>(
-      `select pg_try_advisory_xact_lock(${lockId(claim)}) as locked`,
-    );
-    if (!lock.rows[0]?.locked) {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    // Round trips are the cost of this path, so the claim is sent as one simple-query batch: BEGIN, the
+    // transaction-scoped advisory lock (a concurrent duplicate gets 409 at once instead of waiting), and the lookup
+    // of a stored reply. Each statement of a batch takes its own snapshot (read committed), so the lookup sees a reply
+    // committed by whoever held the lock before us. Values are escaped by the driver (escapeLiteral); the lock id is
+    // derived here, never taken from input.
+    const key = `api_key_id = ${client.escapeLiteral(claim.apiKeyId)}::uuid and key = ${client.escapeLiteral(claim.key)}`;
+    const results = (await client.query(
+      `begin;
+       select pg_try_advisory_xact_lock(${lockId(claim)}) as locked;
+       select fingerprint, status, response,
+              created_at > now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS}) as fresh
+         from idempotency_keys where ${key}`,
+    )) as unknown as { rows: Record<string, unknown>[] }[];
+    const locked = results[1]?.rows[0]?.locked === true;
+    const previous = results[2]?.rows[0] as
+      { fingerprint: string; status: number; response: unknown; fresh: boolean } | undefined;
+    if (!locked) {
       throw problems.conflict(
         'A request with this Idempotency-Key is still being processed; retry after it completes.',
       );
     }
-    // A new statement, so (read committed) it sees a reply committed by a request that held the lock before us.
-    const stored = await client.query<{ fingerprint: string; status: number; response: unknown; fresh: boolean }>(
-      `select fingerprint, status, response, created_at > now() - make_interval(hours => $3::int) as fresh
-         from idempotency_keys where api_key_id = $1::uuid and key = $2::text`,
-      [claim.apiKeyId, claim.key, IDEMPOTENCY_TTL_HOURS],
-    );
-    const previous = stored.rows[0];
     if (previous?.fresh) {
       if (previous.fingerprint !== claim.fingerprint) {
         throw problems.unprocessable(
           'This Idempotency-Key was already used with a different request; use a new key for a new request.',
         );
       }
+      await client.query('commit');
       return { status: previous.status, body: previous.response, replayed: true };
     }
-    if (previous) {
-      await client.query('delete from idempotency_keys where api_key_id = $1::uuid and key = $2::text', [
-        claim.apiKeyId,
-        claim.key,
-      ]);
-    }
+    if (previous) await client.query(`delete from idempotency_keys where ${key}`);
     const reply = await write(client);
+    // The reply is stored and the transaction committed in one more round trip.
     await client.query(
       `insert into idempotency_keys (api_key_id, key, fingerprint, status, response)
-       values ($1::uuid, $2::text, $3::text, $4::int, $5::jsonb)`,
-      [claim.apiKeyId, claim.key, claim.fingerprint, reply.status, JSON.stringify(reply.body)],
+       values (${client.escapeLiteral(claim.apiKeyId)}::uuid, ${client.escapeLiteral(claim.key)},
+               ${client.escapeLiteral(claim.fingerprint)}, ${Math.trunc(reply.status)},
+               ${client.escapeLiteral(JSON.stringify(reply.body ?? null))}::jsonb);
+       commit`,
     );
     return { ...reply, replayed: false };
-  });
+  } catch (error) {
+    try {
+      await client.query('rollback');
+    } catch (rollbackError) {
+      broken = rollbackError as Error;
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /** Deletes replies older than the 24 h window; run by the scheduled maintenance job. */

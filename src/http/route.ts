@@ -25,6 +25,8 @@ export interface HandlerInput {
   readonly params: Record<string, string>;
   readonly query: Record<string, unknown>;
   readonly body: unknown;
+  /** The request carries an Idempotency-Key (its write must go through `write`). */
+  readonly idempotent: boolean;
   /**
    * Runs a write transactionally; under an Idempotency-Key the key is claimed in the same transaction, and a stored
    * reply is returned without calling fn.

@@ -2,6 +2,7 @@ import type { ApiKeyStore } from '../auth/keys.ts';
 import type { Config } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
+import type { VoteWriter } from '../feedback/votes/writer.ts';
 import type { Metrics } from './metrics.ts';
 
 /** What route handlers may use; built once by src/server.ts (or by a test) and passed to createApp. */
@@ -13,6 +14,8 @@ export interface Services {
   readonly metrics: Metrics;
   /** The HMAC-SHA256 key for pseudonymising emails (src/privacy/pseudonym.ts). */
   readonly piiSecret: string;
+  /** Group commit for votes sent without an Idempotency-Key (src/feedback/votes/writer.ts). */
+  readonly voteWriter: VoteWriter;
   /** Extra readiness checks (the warehouse adds one); each resolves or throws. */
   readonly readinessChecks: ReadonlyArray<{ name: string; check: () => Promise<void> }>;
 }

@@ -22,15 +22,23 @@ async function pgbench(url: string, dir: string): Promise<number> {
     script,
     "insert into votes (conversation_id, vote, query, reasons, metadata) values ('bench-' || (random() * 100000)::int, 'up', 'How do I file my taxes?', array['slow'], '{\"app\":\"bench\"}');\n",
   );
-  const { stdout } = await run_('pgbench', ['-n', '-c', String(CONNECTIONS), '-j', '2', '-T', String(SECONDS), '-f', script, url], {
-    maxBuffer: 1 << 24,
-  });
+  const { stdout } = await run_(
+    'pgbench',
+    ['-n', '-c', String(CONNECTIONS), '-j', '2', '-T', String(SECONDS), '-f', script, url],
+    {
+      maxBuffer: 1 << 24,
+    },
+  );
   const tps = /tps = ([\d.]+)/.exec(stdout);
   if (!tps) throw new Error(`cannot read pgbench output:\n${stdout}`);
   return Number(tps[1]);
 }
 
-async function cannon(url: string, key: string, idempotent: boolean): Promise<{ rps: number; non2xx: number; p50: number; p99: number }> {
+async function cannon(
+  url: string,
+  key: string,
+  idempotent: boolean,
+): Promise<{ rps: number; non2xx: number; p50: number; p99: number }> {
   let n = 0;
   const result = await autocannon({
     url: `${url}/api/v1/votes`,
@@ -68,10 +76,20 @@ export async function run(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'fw-bench-'));
   try {
     await withScratchDatabase(async (url) => {
-      const pool = createPool({ connectionString: url, max: 2, idleInTransactionTimeoutMs: 0, logger: createLogger('warn') });
+      const pool = createPool({
+        connectionString: url,
+        max: 2,
+        idleInTransactionTimeoutMs: 0,
+        logger: createLogger('warn'),
+      });
       const { key } = await createApiKey(pool, 'bench', ['ingest']);
       await pool.end();
-      const server = await startServe(['--port', '0', '--no-jobs'], { DATABASE_URL: url, DATA_DIR: dir, LOG_LEVEL: 'warn', PG_POOL_MAX: '32' });
+      const server = await startServe(['--port', '0', '--no-jobs'], {
+        DATABASE_URL: url,
+        DATA_DIR: dir,
+        LOG_LEVEL: 'warn',
+        PG_POOL_MAX: '32',
+      });
       try {
         await cannon(server.url, key, false); // warm-up: JIT, connections, plan cache
         const plain = await cannon(server.url, key, false);
@@ -97,4 +115,3 @@ export async function run(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
 }
-

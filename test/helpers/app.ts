@@ -6,6 +6,7 @@ import { ApiKeyStore, createApiKey, type Scope } from '../../src/auth/keys.ts';
 import { configFromEnv, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/app.ts';
 import { dashboards } from '../../src/http/dashboards.ts';
+import { VoteWriter } from '../../src/feedback/votes/writer.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { allRoutes } from '../../src/http/routes/index.ts';
 import type { Services } from '../../src/http/services.ts';
@@ -59,6 +60,7 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     keys: new ApiKeyStore(db.pool),
     metrics: createMetrics(db.pool),
     piiSecret: PII_SECRET,
+    voteWriter: new VoteWriter(db.pool),
     readinessChecks: [],
   };
   const app = createApp(services, allRoutes(), [dashboards()]);

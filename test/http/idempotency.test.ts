@@ -73,7 +73,9 @@ describe('Idempotency-Key', () => {
     const headers = { 'Idempotency-Key': 'in-flight' };
     if (!app.db.real) {
       // Embedded PGlite is one session that runs one transaction at a time: a duplicate waits and is replayed.
-      const [a, b] = await Promise.all([1, 2].map(() => app.request('POST', '/api/v1/votes', { key: ingest, body, headers })));
+      const [a, b] = await Promise.all(
+        [1, 2].map(() => app.request('POST', '/api/v1/votes', { key: ingest, body, headers })),
+      );
       expect([a!.status, b!.status]).toEqual([201, 201]);
       expect(b!.json).toEqual(a!.json);
       expect(await votes('idem-4')).toBe(1);

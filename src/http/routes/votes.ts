@@ -16,12 +16,13 @@ export const voteRoutes = defineRoutes(
     scope: 'ingest',
     body: VoteInput,
     responses: { 201: { description: 'Stored', schema: VoteCreated } },
-    async handle({ body, services, write }) {
+    async handle({ body, services, write, idempotent }) {
       const row = prepareVote(body as VoteInput, {
         secret: services.piiSecret,
         redactions: services.metrics.piiRedactions,
       });
-      return write(async (db) => ({ status: 201, body: await insertVote(db, row) }), { singleStatement: true });
+      if (!idempotent) return { status: 201, body: await services.voteWriter.write(row) };
+      return write(async (db) => ({ status: 201, body: await insertVote(db, row) }));
     },
   },
   {
