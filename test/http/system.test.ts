@@ -59,4 +59,19 @@ describe('system routes', () => {
     const made = await app.request('GET', '/healthz');
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
+
+  it('serves the static dashboards and uPlot without a key, and nothing outside them', async () => {
+    const page = await app.request('GET', '/dashboards/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(page.text).toContain('/dashboards/vendor/uPlot.iife.min.js');
+    const script = await app.request('GET', '/dashboards/dashboard.js');
+    expect(script.headers.get('content-type')).toMatch(/javascript/);
+    const uplot = await app.request('GET', '/dashboards/vendor/uPlot.iife.min.js');
+    expect(uplot.status).toBe(200);
+    expect(uplot.text).toContain('uPlot');
+    expect((await app.request('GET', '/dashboards/../package.json')).status).toBe(404);
+    expect((await app.request('GET', '/dashboards/%2e%2e%2fpackage.json')).status).toBe(404);
+    expect((await app.request('GET', '/dashboards/missing.js')).status).toBe(404);
+  });
 });

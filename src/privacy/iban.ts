@@ -1,0 +1,67 @@
+/**
+ * IBAN recogniser, after Presidio's IbanRecognizer: country code + 2 check digits + BBAN, accepted only when
+ * the length matches the country's registered length and the ISO 7064 MOD 97-10 checksum equals 1.
+ */
+import { ibanMod97Valid } from './checksums.ts';
+import { type Range, isAsciiAlnumCode, isAsciiLetterCode, isDigitCode, wordAfter, wordBefore } from './scan.ts';
+
+/**
+ * Total IBAN length per country, from the SWIFT IBAN Registry (ISO 13616). Covers all SEPA countries and the
+ * other registry members; an unknown country code is never redacted as an IBAN.
+ */
+// prettier-ignore
+export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BI: 27, BR: 29, BY: 28,
+  CH: 21, CR: 22, CY: 28, CZ: 24, DE: 22, DJ: 27, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18,
+  FK: 18, FO: 18, FR: 27, GB: 22, GE: 22, GI: 23, GL: 18, GR: 27, GT: 28, HR: 21, HU: 28, IE: 22,
+  IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20,
+  LV: 21, LY: 25, MC: 27, MD: 24, ME: 22, MK: 19, MN: 20, MR: 27, MT: 31, MU: 30, NI: 28, NL: 18,
+  NO: 15, OM: 23, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, RU: 33, SA: 24, SC: 31,
+  SD: 18, SE: 24, SI: 19, SK: 24, SM: 27, SO: 23, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26, UA: 29,
+  VA: 22, VG: 24, XK: 20, YE: 30,
+};
+
+const SPACE = 32;
+const DASH = 45;
+
+/** Validates a compact IBAN (any case, no separators). */
+export function isValidIban(compact: string): boolean {
+  const iban = compact.toUpperCase();
+  const expected = IBAN_LENGTHS[iban.slice(0, 2)];
+  if (expected === undefined || iban.length !== expected) return false;
+  if (!isDigitCode(iban.charCodeAt(2)) || !isDigitCode(iban.charCodeAt(3))) return false;
+  return ibanMod97Valid(iban);
+}
+
+/**
+ * Finds IBANs written compactly ("IT60X0542811101000000123456") or in groups ("IT60 X054 2811 ...").
+ * Like Presidio we accept a single space (or dash) between any two characters after the country code, so
+ * "IT 60 X 05428 11101 000000123456" (the Italian CIN/ABI/CAB layout) is found as well. Reading stops as soon
+ * as the country's length is reached, so the scan per start position is bounded by ~2 x 34 characters.
+ */
+export function findIbans(text: string): Range[] {
+  const out: Range[] = [];
+  const n = text.length;
+  for (let i = 0; i + 1 < n; i++) {
+    if (!isAsciiLetterCode(text.charCodeAt(i)) || !isAsciiLetterCode(text.charCodeAt(i + 1))) continue;
+    if (wordBefore(text, i)) continue;
+    const expected = IBAN_LENGTHS[text.slice(i, i + 2).toUpperCase()];
+    if (expected === undefined) continue;
+    let compact = text.slice(i, i + 2);
+    let j = i + 2;
+    while (compact.length < expected && j < n) {
+      const c = text.charCodeAt(j);
+      if (isAsciiAlnumCode(c)) {
+        compact += text[j];
+        j++;
+      } else if ((c === SPACE || c === DASH) && isAsciiAlnumCode(text.charCodeAt(j + 1))) {
+        j++; // single separator between groups
+      } else {
+        break;
+      }
+    }
+    if (compact.length !== expected || wordAfter(text, j)) continue;
+    if (isValidIban(compact)) out.push({ start: i, end: j });
+  }
+  return out;
+}

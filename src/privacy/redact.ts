@@ -1,0 +1,94 @@
+/**
+ * PII redaction for free-text feedback, modelled on Microsoft Presidio's predefined recognisers
+ * (EmailRecognizer, PhoneRecognizer, CreditCardRecognizer, IbanRecognizer, IpRecognizer,
+ * ItFiscalCodeRecognizer): candidates are found by bounded scanners and kept only if they validate
+ * (Luhn, ISO 7064 mod 97, codice fiscale check character, octet ranges, ...).
+ *
+ * Pipeline:
+ * 1. Cards, IBANs, codici fiscali, e-mails and IP addresses are collected on the original text; overlaps are
+ *    resolved (longest wins, then the more specific kind) and the winners replaced by placeholders.
+ * 2. Phone numbers are searched in that result, so digits belonging to a card or IBAN are already gone.
+ *
+ * Guarantees: placeholders are never matched again and redact(redact(s)) === redact(s): a scanner rejects any
+ * candidate touching a placeholder, and every scanner reports *all* valid candidates (not only the leftmost
+ * regex match), so anything a second pass could find was already found by the first. Every scanner is linear
+ * in the input length (bounded work per start position), so adversarial input cannot blow up.
+ */
+import { findCards } from './card.ts';
+import { findTaxIds } from './codice-fiscale.ts';
+import { findEmails } from './email.ts';
+import { findIbans } from './iban.ts';
+import { findIps } from './ip.ts';
+import { findPhones } from './phone.ts';
+import { PLACEHOLDER_NAMES, type Range } from './scan.ts';
+
+export type PiiKind = 'EMAIL' | 'PHONE' | 'CARD' | 'IBAN' | 'IP' | 'TAX_ID';
+
+// Compile-time guard: the scanners' placeholder list and PiiKind must name the same kinds.
+type SameKinds<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const kindsMatch: SameKinds<PiiKind, (typeof PLACEHOLDER_NAMES)[number]> = true;
+void kindsMatch;
+
+interface Match extends Range {
+  kind: PiiKind;
+}
+
+/** Tie-break between equally long overlapping candidates: the more specific, checksum-backed kind wins. */
+const PRIORITY: Readonly<Record<PiiKind, number>> = { IBAN: 0, CARD: 1, TAX_ID: 2, EMAIL: 3, IP: 4, PHONE: 5 };
+
+function tag(kind: PiiKind, ranges: readonly Range[], into: Match[]): void {
+  for (const r of ranges) into.push({ start: r.start, end: r.end, kind });
+}
+
+/**
+ * Greedy overlap resolution: longest first, then priority, then leftmost. Every candidate that does not overlap
+ * an accepted one is accepted (idempotence relies on this). Coverage is tracked per code unit, so the cost is
+ * bounded by the total length of the candidates, which the scanners keep small per position.
+ */
+function resolve(length: number, candidates: Match[]): Match[] {
+  candidates.sort(
+    (a, b) => b.end - b.start - (a.end - a.start) || PRIORITY[a.kind] - PRIORITY[b.kind] || a.start - b.start,
+  );
+  const taken = new Uint8Array(length);
+  const accepted: Match[] = [];
+  outer: for (const m of candidates) {
+    for (let i = m.start; i < m.end; i++) if (taken[i] === 1) continue outer;
+    taken.fill(1, m.start, m.end);
+    accepted.push(m);
+  }
+  return accepted.sort((a, b) => a.start - b.start);
+}
+
+function replace(text: string, matches: readonly Match[], found: Partial<Record<PiiKind, number>>): string {
+  if (matches.length === 0) return text;
+  let out = '';
+  let last = 0;
+  for (const m of matches) {
+    out += text.slice(last, m.start) + `[${m.kind}]`;
+    last = m.end;
+    found[m.kind] = (found[m.kind] ?? 0) + 1;
+  }
+  return out + text.slice(last);
+}
+
+/** Same as `redact`, but also reports what was found (counts by kind), for metrics; never the values. */
+export function redactWithStats(text: string): { text: string; found: Partial<Record<PiiKind, number>> } {
+  const found: Partial<Record<PiiKind, number>> = {};
+  const validated: Match[] = [];
+  tag('IBAN', findIbans(text), validated);
+  tag('CARD', findCards(text), validated);
+  tag('TAX_ID', findTaxIds(text), validated);
+  tag('EMAIL', findEmails(text), validated);
+  tag('IP', findIps(text), validated);
+  const stage1 = replace(text, resolve(text.length, validated), found);
+
+  const phones: Match[] = [];
+  tag('PHONE', findPhones(stage1), phones);
+  const stage2 = replace(stage1, resolve(stage1.length, phones), found);
+  return { text: stage2, found };
+}
+
+/** Replaces every PII occurrence in text by its placeholder ([EMAIL], [PHONE], [CARD], [IBAN], [IP], [TAX_ID]). */
+export function redact(text: string): string {
+  return redactWithStats(text).text;
+}
