@@ -1,6 +1,5 @@
 // The static dashboards: one page, no build step, uPlot for charts. Data comes from the rollup API with a `read`
 // key that the user pastes; it is kept in this browser's localStorage only.
-/* global uPlot */
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
