@@ -4,6 +4,26 @@ import { problems } from './problem.ts';
 /** PRODUCT.md: a body over 1 MB is 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Deeper JSON is refused: recursive code (validation, JSON.stringify) must never overflow the stack on input. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest nesting of arrays and objects in a JSON text, counted without parsing (strings are skipped). */
+export function jsonDepth(raw: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) max = Math.max(max, ++depth);
+    else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return max;
+}
+
 /** What a JSON request carried: the parsed value and the raw text (the idempotency fingerprint hashes it). */
 export interface JsonBody {
   readonly value: unknown;
@@ -40,9 +60,14 @@ export async function readJsonBody(ctx: Context, limit = MAX_BODY_BYTES): Promis
     throw problems.malformedJson('The body is not valid UTF-8.');
   }
   if (raw.trim() === '') throw problems.malformedJson('The body is empty; send a JSON object.');
+  let value: unknown;
   try {
-    return { value: JSON.parse(raw) as unknown, raw };
+    value = JSON.parse(raw) as unknown;
   } catch (error) {
     throw problems.malformedJson(`The body is not valid JSON: ${(error as Error).message}`);
   }
+  if (jsonDepth(raw) > MAX_JSON_DEPTH) {
+    throw problems.validation([{ path: '/', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]);
+  }
+  return { value, raw };
 }

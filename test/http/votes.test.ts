@@ -103,6 +103,21 @@ describe('POST /api/v1/votes', () => {
     expect(res.json.type).toMatch(/malformed-json/);
   });
 
+  it('answers 422, not a crash, for JSON nested deeper than 64 levels', async () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const res = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      rawBody: `{"conversation_id":"deep","vote":"up","metadata":{"x":${deep}}}`,
+    });
+    expect(res.status).toBe(422);
+    expect(res.json.errors[0].message).toMatch(/nest/);
+    const shallow = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      body: { conversation_id: 'deep', vote: 'up', metadata: { x: [[['ok']]], s: '[[[[{{{{' } },
+    });
+    expect(shallow.status).toBe(201);
+  });
+
   it('answers 413 past 1 MB', async () => {
     const before = await count();
     const res = await app.request('POST', '/api/v1/votes', {
