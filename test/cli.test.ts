@@ -45,7 +45,10 @@ describe('feedback-warehouse CLI', () => {
 
   it('serve drains a request in flight on SIGTERM before it exits', async () => {
     const env = { DATABASE_URL: db.url, DATA_DIR: dataDir };
-    const key = (await runCli(['keys', 'create', '--name', 'drain', '--scopes', 'ingest'], env)).stdout.trim().split('\n').at(-1)!;
+    const key = (await runCli(['keys', 'create', '--name', 'drain', '--scopes', 'ingest'], env)).stdout
+      .trim()
+      .split('\n')
+      .at(-1)!;
     const server = await startServe(['--port', '0', '--no-jobs'], env);
     const body = JSON.stringify({ conversation_id: 'drain', vote: 'up' });
     const { port } = new URL(server.url);

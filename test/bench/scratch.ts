@@ -5,7 +5,8 @@ import { createLogger } from '../../src/log.ts';
 
 /** A scratch database on TEST_DATABASE_URL / DATABASE_URL (default: the local server), migrated, dropped after. */
 export async function withScratchDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const server = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const server =
+    process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `fw_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: server });
   await admin.connect();
