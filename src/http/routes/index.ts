@@ -1,10 +1,14 @@
 import type { RouteDef } from '../route.ts';
 import { systemRoutes } from './system.ts';
 import { voteRoutes } from './votes.ts';
+import { interviewRoutes } from './interviews.ts';
+import { expertRoutes } from './experts.ts';
+import { faqRoutes } from './faq.ts';
+import { batchRoutes } from './batch.ts';
 
 /** Every API operation, in the order the OpenAPI document lists them. */
 export function apiRoutes(): RouteDef[] {
-  return [...voteRoutes];
+  return [...voteRoutes, ...interviewRoutes, ...expertRoutes, ...faqRoutes, ...batchRoutes];
 }
 
 export function allRoutes(): RouteDef[] {
