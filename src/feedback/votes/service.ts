@@ -82,15 +82,20 @@ export async function insertVote(db: Db, row: VoteRow): Promise<VoteCreated> {
   return { id: r.id, conversation_id: r.conversation_id, vote: r.vote, created_at: r.created_at.toISOString() };
 }
 
-/** Many votes in one statement (batch ingestion): one unnest per column, ids returned in input order. */
+/** A Postgres array literal of text values (`{"a","b \\"c\\""}`), so ragged per-row arrays travel in one text[]. */
+export function textArrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}
+
+/** Many votes in one statement (batch ingestion, group commit): one unnest per column, ids in input order. */
 export async function insertVotes(db: Db, rows: readonly VoteRow[]): Promise<VoteCreated[]> {
   if (rows.length === 0) return [];
   const col = <K extends keyof VoteRow>(k: K) => rows.map((r) => r[k]);
-  // Arrays of arrays cannot be unnested as text[][] with ragged lengths, so text[] columns travel as JSON.
+  // unnest cannot take ragged text[][], so each row's text[] travels as an array literal and is cast per row.
   const { rows: out } = await db.query<{ id: number; conversation_id: string; vote: 'up' | 'down'; created_at: Date }>(
     `insert into votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
-     select c, v, q, r, array(select jsonb_array_elements_text(rs)), cm, array(select jsonb_array_elements_text(ex)), eh, md
-       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::text[], $9::jsonb[])
+     select c, v, q, r, rs::text[], cm, ex::text[], eh, md
+       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[])
          with ordinality as t(c, v, q, r, rs, cm, ex, eh, md, ord)
       order by ord
      returning id, conversation_id, vote, created_at`,
@@ -99,9 +104,9 @@ export async function insertVotes(db: Db, rows: readonly VoteRow[]): Promise<Vot
       col('vote'),
       col('query'),
       col('response'),
-      rows.map((r) => JSON.stringify(r.reasons)),
+      rows.map((r) => textArrayLiteral(r.reasons)),
       col('comment'),
-      rows.map((r) => JSON.stringify(r.expert_ids)),
+      rows.map((r) => textArrayLiteral(r.expert_ids)),
       col('email_hash'),
       col('metadata'),
     ],
