@@ -3,7 +3,7 @@
  * spaces or dashes, a known issuer prefix, and a valid Luhn check digit. Luhn alone would accept 10% of random
  * digit strings, so the issuer prefix is what keeps order numbers and the like out.
  */
-import { luhnValid } from './checksums.ts';
+import { luhnValid, luhnValidDigits } from './checksums.ts';
 import { type Range, isDigitCode, wordAfter, wordBefore } from './scan.ts';
 
 const SPACE = 32;
@@ -18,10 +18,12 @@ const MAX_DIGITS = 19;
  */
 export function hasKnownIssuerPrefix(digits: string): boolean {
   if (digits.length < 4) return false;
-  const p2 = Number(digits.slice(0, 2));
-  const p3 = Number(digits.slice(0, 3));
-  const p4 = Number(digits.slice(0, 4));
   if (digits.charCodeAt(0) === 52) return true; // Visa
+  return isKnownNonVisaIssuer(Number(digits.slice(0, 2)), Number(digits.slice(0, 3)), Number(digits.slice(0, 4)));
+}
+
+/** The issuer ranges other than Visa, on the number formed by the first 2, 3 and 4 digits. */
+function isKnownNonVisaIssuer(p2: number, p3: number, p4: number): boolean {
   if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return true; // Mastercard
   if (p2 === 34 || p2 === 37) return true; // American Express
   if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) return true; // Discover
@@ -29,16 +31,47 @@ export function hasKnownIssuerPrefix(digits: string): boolean {
   return p2 === 35; // JCB
 }
 
+const ALL_DIGITS = /^\d+$/;
+
 /** Validates a compact card number (digits only). */
 export function isValidCardNumber(digits: string): boolean {
   return (
-    /^\d+$/.test(digits) &&
+    ALL_DIGITS.test(digits) &&
     digits.length >= MIN_DIGITS &&
     digits.length <= MAX_DIGITS &&
     hasKnownIssuerPrefix(digits) &&
     luhnValid(digits)
   );
 }
+
+/**
+ * isValidCardNumber for the first `count` digit values of `digits` (0-9 each), so findCards can extend a window
+ * group by group in a reused buffer instead of building a string per window.
+ */
+function isValidCardDigits(digits: Uint8Array, count: number): boolean {
+  if (count < MIN_DIGITS || count > MAX_DIGITS) return false;
+  const d0 = digits[0] as number;
+  const p2 = d0 * 10 + (digits[1] as number);
+  const p3 = p2 * 10 + (digits[2] as number);
+  const p4 = p3 * 10 + (digits[3] as number);
+  return (d0 === 4 || isKnownNonVisaIssuer(p2, p3, p4)) && luhnValidDigits(digits, count);
+}
+
+/** Digits of the window findCards is extending (it never holds more than MAX_DIGITS). */
+const windowDigits = new Uint8Array(MAX_DIGITS);
+
+/**
+ * The first digit of a run of digit groups (joined by single spaces or dashes, as findCards reads them) holding
+ * at least 13 digits. Runs with fewer cannot contain a card, so findCards jumps from one such run to the next in
+ * the regex engine. A match never starts inside a run: the run's first digit would match too, and further left.
+ */
+const CARD_RUN = /\d(?=(?:[ -]?\d){12})/g;
+
+/**
+ * The same 13 digits spelt out ("\d[ -]?\d[ -]?...\d"): the regex engine scans for a pattern of this shape much
+ * faster than for one opening with a lookahead, so it first tells whether the text has any such run at all.
+ */
+const HAS_CARD_RUN = new RegExp(Array.from({ length: MIN_DIGITS }, () => '\\d').join('[ -]?'));
 
 /**
  * Finds card numbers. The text is cut into runs of digit groups joined by a single space or dash; every
@@ -49,17 +82,15 @@ export function isValidCardNumber(digits: string): boolean {
  */
 export function findCards(text: string): Range[] {
   const out: Range[] = [];
+  if (!HAS_CARD_RUN.test(text)) return out;
   const n = text.length;
-  let i = 0;
-  while (i < n) {
-    if (!isDigitCode(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
+  CARD_RUN.lastIndex = 0;
+  while (CARD_RUN.test(text)) {
+    const i = CARD_RUN.lastIndex - 1;
+    let j = i;
     // Collect the run's groups as [start, end) pairs.
     const starts: number[] = [];
     const ends: number[] = [];
-    let j = i;
     for (;;) {
       const gs = j;
       while (j < n && isDigitCode(text.charCodeAt(j))) j++;
@@ -76,20 +107,20 @@ export function findCards(text: string): Range[] {
       const firstStart = starts[a] as number;
       const firstLen = (ends[a] as number) - firstStart;
       if (wordBefore(text, firstStart)) continue;
-      let digits = '';
+      let count = 0; // digits in windowDigits
       for (let b = a; b < starts.length; b++) {
         const gs = starts[b] as number;
         const ge = ends[b] as number;
         const len = ge - gs;
         if (b > a && (firstLen !== 4 || len < 3 || len > 6)) break;
-        digits += text.slice(gs, ge);
-        if (digits.length > MAX_DIGITS) break;
-        if (digits.length >= MIN_DIGITS && !wordAfter(text, ge) && isValidCardNumber(digits)) {
+        if (count + len > MAX_DIGITS) break;
+        for (let k = gs; k < ge; k++) windowDigits[count++] = text.charCodeAt(k) - 48;
+        if (count >= MIN_DIGITS && !wordAfter(text, ge) && isValidCardDigits(windowDigits, count)) {
           out.push({ start: firstStart, end: ge });
         }
       }
     }
-    i = j;
+    CARD_RUN.lastIndex = j;
   }
   return out;
 }

@@ -24,6 +24,23 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/** luhnValid over the first `count` entries of `digits`, digit values 0-9 (not character codes). */
+export function luhnValidDigits(digits: ArrayLike<number>, count: number): boolean {
+  if (count <= 0) return false;
+  let sum = 0;
+  let double = false;
+  for (let i = count - 1; i >= 0; i--) {
+    let d = digits[i] as number;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
 /**
  * ISO 13616 / ISO 7064 MOD 97-10 over an IBAN (upper case, no spaces): move the first four characters
  * to the end, map letters to 10..35, and the resulting number mod 97 must be 1. The remainder is folded
@@ -74,6 +91,24 @@ export function codiceFiscaleCheckChar(first15: string): string {
     sum += i % 2 === 0 ? (CF_ODD[idx] ?? 0) : idx;
   }
   return String.fromCharCode(65 + (sum % 26));
+}
+
+/**
+ * codiceFiscaleCheckChar over text[start, start + 15), read in place: the character code of the check letter, or -1
+ * if a character is not an ASCII letter (either case) or digit. Same answer as
+ * `codiceFiscaleCheckChar(text.slice(start, start + 15).toUpperCase())` for ASCII text, without the strings.
+ */
+export function codiceFiscaleCheckCode(text: string, start: number): number {
+  if (start < 0 || start + 15 > text.length) return -1;
+  let sum = 0;
+  for (let i = 0; i < 15; i++) {
+    let c = text.charCodeAt(start + i);
+    if (c >= 97 && c <= 122) c -= 32;
+    const idx = cfIndex(c);
+    if (idx < 0) return -1;
+    sum += i % 2 === 0 ? (CF_ODD[idx] ?? 0) : idx;
+  }
+  return 65 + (sum % 26);
 }
 
 /**

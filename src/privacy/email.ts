@@ -26,9 +26,16 @@ const MAX_LABEL = 63;
 /** RFC 5322 atext specials, plus '.', allowed in an unquoted local part. */
 const LOCAL_SPECIALS = "!#$%&'*+/=?^_`{|}~-.";
 
+/** ASCII code units allowed in an unquoted local part (letters, digits, LOCAL_SPECIALS): 1 = allowed. */
+const LOCAL_ASCII = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if (isAsciiAlnumCode(c) || LOCAL_SPECIALS.includes(String.fromCharCode(c))) LOCAL_ASCII[c] = 1;
+}
+
+const NUMBER = /\p{N}/u;
+
 function isLocalCode(c: number): boolean {
-  if (isAsciiAlnumCode(c)) return true;
-  if (c < 128) return LOCAL_SPECIALS.includes(String.fromCharCode(c));
+  if (c < 128) return LOCAL_ASCII[c] === 1;
   return isWordCode(c); // RFC 6531 internationalised local parts
 }
 
@@ -38,7 +45,7 @@ function isDomainCode(c: number): boolean {
 }
 
 function isLetterCode(c: number): boolean {
-  return c < 128 ? isAsciiLetterCode(c) : isWordCode(c) && !/\p{N}/u.test(String.fromCharCode(c));
+  return c < 128 ? isAsciiLetterCode(c) : isWordCode(c) && !NUMBER.test(String.fromCharCode(c));
 }
 
 /**

@@ -3,7 +3,7 @@
  * the length matches the country's registered length and the ISO 7064 MOD 97-10 checksum equals 1.
  */
 import { ibanMod97Valid } from './checksums.ts';
-import { type Range, isAsciiAlnumCode, isAsciiLetterCode, isDigitCode, wordAfter, wordBefore } from './scan.ts';
+import { type Range, isAsciiAlnumCode, isDigitCode, wordAfter, wordBefore } from './scan.ts';
 
 /**
  * Total IBAN length per country, from the SWIFT IBAN Registry (ISO 13616). Covers all SEPA countries and the
@@ -24,6 +24,12 @@ export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
 const SPACE = 32;
 const DASH = 45;
 
+/** IBAN_LENGTHS indexed by country code, (first letter - 'A') * 26 + (second letter - 'A'); 0 = not a member. */
+const LENGTH_BY_COUNTRY = new Uint8Array(26 * 26);
+for (const [country, length] of Object.entries(IBAN_LENGTHS)) {
+  LENGTH_BY_COUNTRY[(country.charCodeAt(0) - 65) * 26 + (country.charCodeAt(1) - 65)] = length;
+}
+
 /** Validates a compact IBAN (any case, no separators). */
 export function isValidIban(compact: string): boolean {
   const iban = compact.toUpperCase();
@@ -33,26 +39,59 @@ export function isValidIban(compact: string): boolean {
   return ibanMod97Valid(iban);
 }
 
+/** Value of an ASCII letter in the MOD 97-10 expansion: A/a = 10 .. Z/z = 35. */
+function letterValue(c: number): number {
+  return (c | 32) - 87;
+}
+
+/**
+ * The start of an IBAN: two ASCII letters at the start of a word, then (after at most one separator) a digit, its
+ * first check digit. Every IBAN findIbans reports starts like this, so the scan jumps from one match to the next
+ * (in the regex engine, without building strings) instead of looking at every letter of the text. No other start
+ * position can hide inside a match (its other characters are not word-initial letters).
+ */
+const IBAN_START = /\b[A-Za-z]{2}[ -]?\d/g;
+
 /**
  * Finds IBANs written compactly ("IT60X0542811101000000123456") or in groups ("IT60 X054 2811 ...").
  * Like Presidio we accept a single space (or dash) between any two characters after the country code, so
  * "IT 60 X 05428 11101 000000123456" (the Italian CIN/ABI/CAB layout) is found as well. Reading stops as soon
  * as the country's length is reached, so the scan per start position is bounded by ~2 x 34 characters.
+ *
+ * Same result as collecting each candidate and calling isValidIban on it, without building any string: the
+ * check digits must be digits (so a candidate is dropped as soon as either is not), and the MOD 97-10 remainder
+ * is folded in while reading (BBAN first, then country code and check digits, as the rearrangement requires).
  */
 export function findIbans(text: string): Range[] {
   const out: Range[] = [];
   const n = text.length;
-  for (let i = 0; i + 1 < n; i++) {
-    if (!isAsciiLetterCode(text.charCodeAt(i)) || !isAsciiLetterCode(text.charCodeAt(i + 1))) continue;
-    if (wordBefore(text, i)) continue;
-    const expected = IBAN_LENGTHS[text.slice(i, i + 2).toUpperCase()];
-    if (expected === undefined) continue;
-    let compact = text.slice(i, i + 2);
+  IBAN_START.lastIndex = 0;
+  while (IBAN_START.test(text)) {
+    const matchEnd = IBAN_START.lastIndex;
+    const sep = text.charCodeAt(matchEnd - 2);
+    const i = matchEnd - (sep === SPACE || sep === DASH ? 4 : 3);
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    if (wordBefore(text, i)) continue; // \b only knows ASCII: "è" or a placeholder may precede
+    const expected = LENGTH_BY_COUNTRY[((c0 | 32) - 97) * 26 + ((c1 | 32) - 97)] as number;
+    if (expected === 0) continue;
+    let length = 2; // characters of the compact form read so far
+    let checkDigits = 0;
+    let rem = 0;
     let j = i + 2;
-    while (compact.length < expected && j < n) {
+    while (length < expected && j < n) {
       const c = text.charCodeAt(j);
       if (isAsciiAlnumCode(c)) {
-        compact += text[j];
+        const digit = isDigitCode(c);
+        if (length < 4) {
+          if (!digit) break; // not a check digit: isValidIban would reject this candidate
+          checkDigits = checkDigits * 10 + (c - 48);
+        } else if (digit) {
+          rem = (rem * 10 + (c - 48)) % 97;
+        } else {
+          rem = (rem * 100 + letterValue(c)) % 97; // letters expand to two digits
+        }
+        length++;
         j++;
       } else if ((c === SPACE || c === DASH) && isAsciiAlnumCode(text.charCodeAt(j + 1))) {
         j++; // single separator between groups
@@ -60,8 +99,11 @@ export function findIbans(text: string): Range[] {
         break;
       }
     }
-    if (compact.length !== expected || wordAfter(text, j)) continue;
-    if (isValidIban(compact)) out.push({ start: i, end: j });
+    if (length !== expected || wordAfter(text, j)) continue;
+    rem = (rem * 100 + letterValue(c0)) % 97;
+    rem = (rem * 100 + letterValue(c1)) % 97;
+    rem = (rem * 100 + checkDigits) % 97;
+    if (rem === 1) out.push({ start: i, end: j });
   }
   return out;
 }

@@ -27,7 +27,9 @@ function octetEnd(text: string, i: number): number {
   const len = j - i;
   if (len === 0 || len > 3) return -1;
   if (len > 1 && text.charCodeAt(i) === 48) return -1;
-  return Number(text.slice(i, j)) <= 255 ? j : -1;
+  let value = 0;
+  for (let k = i; k < j; k++) value = value * 10 + (text.charCodeAt(k) - 48);
+  return value <= 255 ? j : -1;
 }
 
 /** End of a strict dotted-quad starting at `i`, or -1. */
@@ -85,11 +87,29 @@ export function isValidIpv6(s: string): boolean {
   return hasHexDigit; // a bare "::" is more often C++ or prose than an address
 }
 
+/**
+ * Where an IPv4 address can start: a digit at the start of a word, then what could be four dotted octets. The scan
+ * jumps from one match to the next in the regex engine; the match is the first digit, so `lastIndex - 1` is the
+ * start. (An octet of 4+ digits is rejected by ipv4End, so requiring 1-3 digits here loses nothing.)
+ */
+const IPV4_START = /\b\d(?=\d{0,2}\.\d{1,3}\.\d{1,3}\.\d)/g;
+
+/**
+ * A digit and three dotted octets: every IPv4 address contains this. The regex engine scans for a pattern of this
+ * shape much faster than for one opening with \b and a lookahead, so it first tells whether there is any at all.
+ */
+const HAS_DOTTED_QUAD = /\d\.\d{1,3}\.\d{1,3}\.\d/;
+
+/** Two colons in one run of hex digits, ':' and '.': every IPv6 candidate contains one. */
+const IPV6_COLONS = /:[0-9A-Fa-f.]*:/g;
+
 /** IPv4 addresses delimited by non-word characters and not part of a longer dotted number. */
 function findIpv4(text: string, out: Range[]): void {
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    if (!isDigitCode(text.charCodeAt(i)) || wordBefore(text, i)) continue;
+  if (!HAS_DOTTED_QUAD.test(text)) return;
+  IPV4_START.lastIndex = 0;
+  while (IPV4_START.test(text)) {
+    const i = IPV4_START.lastIndex - 1;
+    if (wordBefore(text, i)) continue;
     // "1.2.3.4.5": the dotted number goes on before us.
     if (text.charCodeAt(i - 1) === DOT && isWordAt(text, i - 2)) continue;
     const end = ipv4End(text, i);
@@ -110,12 +130,11 @@ function isIpv6RunCode(c: number): boolean {
  */
 function findIpv6(text: string, out: Range[]): void {
   const n = text.length;
-  let i = 0;
-  while (i < n) {
-    if (!isIpv6RunCode(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
+  // Runs with fewer than two colons are never candidates: jump to the next run with two, and back to its start.
+  IPV6_COLONS.lastIndex = 0;
+  while (IPV6_COLONS.test(text)) {
+    let i = IPV6_COLONS.lastIndex - 1;
+    while (i > 0 && isIpv6RunCode(text.charCodeAt(i - 1))) i--;
     const runStart = i;
     let colons = 0;
     while (i < n && isIpv6RunCode(text.charCodeAt(i))) {
@@ -123,6 +142,7 @@ function findIpv6(text: string, out: Range[]): void {
       i++;
     }
     const runEnd = i;
+    IPV6_COLONS.lastIndex = runEnd;
     if (colons < 2 || placeholderEndsAt(text, runStart - 1) || placeholderStartsAt(text, runEnd)) continue;
     let start = runStart;
     let end = runEnd;

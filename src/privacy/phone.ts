@@ -56,10 +56,13 @@ interface Group {
 
 type ItalianKind = 'mobile' | 'landline';
 
+const ITALIAN_MOBILE = /^3[1-9]\d{8}$/;
+const ITALIAN_LANDLINE = /^0[1-9]\d{6,9}$/;
+
 /** Classifies an Italian national number (the digits after +39, or as dialled inside Italy). */
 export function italianNumberKind(nsn: string): ItalianKind | null {
-  if (/^3[1-9]\d{8}$/.test(nsn)) return 'mobile';
-  if (/^0[1-9]\d{6,9}$/.test(nsn)) return 'landline';
+  if (ITALIAN_MOBILE.test(nsn)) return 'mobile';
+  if (ITALIAN_LANDLINE.test(nsn)) return 'landline';
   return null;
 }
 
@@ -223,14 +226,25 @@ function collectWindows(text: string, s: number, out: Range[]): void {
 }
 
 /**
+ * Where a phone number can start, as findPhones and startAllowed decide but looser: '(' or '+' before a digit or
+ * '+', or a '0' or '3'; not after a letter, digit, '_', '+' or '#'; and followed by at least 6 more digits with
+ * at most two other characters before each (separators are at most two characters, ") " or " (": see
+ * collectWindows), since no window with fewer than 7 digits is ever reported. findPhones jumps from one match to
+ * the next in the regex engine and applies its own checks there; the match is the start character, so
+ * `lastIndex - 1` is the start.
+ */
+const PHONE_START = /(?<![\w+#])(?:[(+](?=[\d+])|[03])(?=(?:\D{0,2}\d){6})/g;
+
+/**
  * Finds phone numbers. Every position that can start a number ('+', '(' or a digit 0/3 not glued to what
  * precedes it) is tried, and every group boundary within 16 digits is a candidate end, so the work per start
  * is bounded and the scan is linear. Overlapping candidates are resolved by the caller (longest wins).
  */
 export function findPhones(text: string): Range[] {
   const out: Range[] = [];
-  const n = text.length;
-  for (let s = 0; s < n; s++) {
+  PHONE_START.lastIndex = 0;
+  while (PHONE_START.test(text)) {
+    const s = PHONE_START.lastIndex - 1;
     const c = text.charCodeAt(s);
     if (c === PLUS || c === LPAREN) {
       if (!isDigitAt(text, s + 1) && text.charCodeAt(s + 1) !== PLUS) continue;

@@ -46,6 +46,14 @@ function tag(kind: PiiKind, ranges: readonly Range[], into: Match[]): void {
  * bounded by the total length of the candidates, which the scanners keep small per position.
  */
 function resolve(length: number, candidates: Match[]): Match[] {
+  if (candidates.length <= 1) return candidates;
+  // Usual case: no two candidates overlap, so all are accepted whatever the order; only sort them by position.
+  candidates.sort(byStart);
+  let disjoint = true;
+  for (let k = 1; k < candidates.length && disjoint; k++) {
+    disjoint = (candidates[k] as Match).start >= (candidates[k - 1] as Match).end;
+  }
+  if (disjoint) return candidates;
   candidates.sort(
     (a, b) => b.end - b.start - (a.end - a.start) || PRIORITY[a.kind] - PRIORITY[b.kind] || a.start - b.start,
   );
@@ -56,7 +64,11 @@ function resolve(length: number, candidates: Match[]): Match[] {
     taken.fill(1, m.start, m.end);
     accepted.push(m);
   }
-  return accepted.sort((a, b) => a.start - b.start);
+  return accepted.sort(byStart);
+}
+
+function byStart(a: Range, b: Range): number {
+  return a.start - b.start;
 }
 
 function replace(text: string, matches: readonly Match[], found: Partial<Record<PiiKind, number>>): string {

@@ -6,6 +6,12 @@
  * dots) can go quadratic or worse. Each scanner looks at a bounded window around each start position, so the
  * whole pass is linear in the input.
  *
+ * Speed: most text has no PII, so the scanners do not visit every position in JavaScript. Each one lets a small
+ * module-level regex (compiled once, stepped with `lastIndex`) jump to the next place a match could start, or tells
+ * it at once that there is none, and runs its exact checks only there. Those regexes only state conditions every
+ * match already satisfies (each says why), so they change no result, and they are linear too: bounded repetition,
+ * nothing nested. The hot paths read character codes and build no strings per position.
+ *
  * Boundaries: a match must not touch a "word" character on either side (letters, digits, '_'), like `\b` in
  * Presidio's patterns. Our own placeholders ([EMAIL], [PHONE], ...) count as word characters too, so that a
  * second redaction pass can never find a match that the first pass rejected because of what used to be there.
@@ -23,6 +29,13 @@ export const PLACEHOLDER_NAMES = ['EMAIL', 'PHONE', 'CARD', 'IBAN', 'IP', 'TAX_I
 
 const NON_ASCII_WORD = /[\p{L}\p{N}\p{M}]/u;
 
+/**
+ * isWordCode for code units >= 128, filled lazily: 0 = not computed yet, 1 = word character, 2 = not one. Testing
+ * the regex allocates a one-character string each time, and the scanners ask about the same few accented letters
+ * over and over, so each code unit is tested once per process.
+ */
+const NON_ASCII_WORD_CACHE = new Uint8Array(0x10000);
+
 export function isDigitCode(c: number): boolean {
   return c >= 48 && c <= 57;
 }
@@ -38,6 +51,13 @@ export function isAsciiAlnumCode(c: number): boolean {
 /** Word character for boundary purposes: ASCII alnum, '_', or any non-ASCII letter/digit/mark. */
 export function isWordCode(c: number): boolean {
   if (c < 128) return isAsciiAlnumCode(c) || c === 95;
+  if (c <= 0xffff && Number.isInteger(c)) {
+    const known = NON_ASCII_WORD_CACHE[c];
+    if (known !== 0) return known === 1;
+    const word = NON_ASCII_WORD.test(String.fromCharCode(c));
+    NON_ASCII_WORD_CACHE[c] = word ? 1 : 2;
+    return word;
+  }
   return !Number.isNaN(c) && NON_ASCII_WORD.test(String.fromCharCode(c));
 }
 
@@ -72,7 +92,9 @@ export function isPlaceholderEdge(text: string, i: number, names: readonly strin
 /** Word character or placeholder edge at index i (false outside the text). */
 export function isWordAt(text: string, i: number): boolean {
   if (i < 0 || i >= text.length) return false;
-  return isWordCode(text.charCodeAt(i)) || isPlaceholderEdge(text, i);
+  const c = text.charCodeAt(i);
+  // Only '[' and ']' can be placeholder edges.
+  return isWordCode(c) || ((c === 91 || c === 93) && isPlaceholderEdge(text, i));
 }
 
 /** Digit or placeholder edge at index i: used by "is this number glued to another number?" checks. */
