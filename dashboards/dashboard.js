@@ -73,7 +73,10 @@
       return;
     }
     const width = Math.max(320, el.clientWidth || 520);
-    charts.push(new uPlot({ width, height: 240, ...opts }, data, el));
+    // The time axis spans the data, with half a day of margin, so a single day or week still reads well.
+    const xs = data[0];
+    const x = { time: true, range: () => [xs[0] - 43200, xs[xs.length - 1] + 43200] };
+    charts.push(new uPlot({ width, height: 240, ...opts, scales: { x, ...opts.scales } }, data, el));
   }
 
   async function get(path, key) {

@@ -5,6 +5,8 @@ import { migrate, migrationStatus } from './db/migrate.ts';
 import { openDatabase, type Database } from './db/open.ts';
 import { createLogger, type Logger } from './log.ts';
 import { serve } from './server.ts';
+import { warehouseCommands } from './warehouse/cli.ts';
+import { demoCommands } from './demo.ts';
 
 /** Runs fn with an open, migrated database, and always closes it. */
 async function withDatabase<T>(
@@ -34,6 +36,8 @@ const registrars: CommandRegistrar[] = [];
 export function registerCommands(registrar: CommandRegistrar): void {
   registrars.push(registrar);
 }
+registerCommands(warehouseCommands);
+registerCommands(demoCommands);
 
 export function buildProgram(): Command {
   let config: Config | undefined;

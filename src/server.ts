@@ -12,6 +12,10 @@ import type { Services } from './http/services.ts';
 import type { Logger } from './log.ts';
 import { loadPiiSecret } from './privacy/secret.ts';
 import { VoteWriter } from './feedback/votes/writer.ts';
+import { WarehouseReader } from './warehouse/reader.ts';
+import { JobRunner } from '../jobs/runner.ts';
+import { jobDefinitions } from '../jobs/index.ts';
+import { startScheduler } from '../jobs/scheduler.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -31,6 +35,7 @@ export interface ServeOptions {
 
 /** Builds the services the routes use, from an open database. */
 export async function buildServices(config: Config, database: Database, logger: Logger): Promise<Services> {
+  const warehouse = new WarehouseReader(config.warehouseDir);
   return {
     config,
     pool: database.pool,
@@ -39,7 +44,15 @@ export async function buildServices(config: Config, database: Database, logger: 
     metrics: createMetrics(database.pool, { defaultMetrics: true }),
     piiSecret: await loadPiiSecret(config),
     voteWriter: new VoteWriter(database.pool),
-    readinessChecks: [],
+    warehouse,
+    jobs: new JobRunner({
+      pool: database.pool,
+      config,
+      logger,
+      definitions: jobDefinitions(config),
+      advisoryLock: !database.embedded,
+    }),
+    readinessChecks: [{ name: 'warehouse', check: () => warehouse.check() }],
   };
 }
 
@@ -68,6 +81,8 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   });
   const port = (server.address() as { port: number }).port;
   logger.info({ port, embeddedPostgres: database.embedded }, 'listening');
+  // Issue 4: scheduled jobs (EXPORT_SCHEDULE, UTC) unless `serve --no-jobs`.
+  const scheduler = options.jobs === false ? null : startScheduler(services.jobs, logger);
   let closing: Promise<void> | undefined;
   return {
     url: `http://localhost:${port}`,
@@ -75,12 +90,15 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     services,
     close() {
       closing ??= (async () => {
+        await scheduler?.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         // Requests in flight finish; keep-alive sockets are closed as soon as they go idle.
         const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
         await closed;
         clearInterval(idleSweep);
+        await services.jobs.close();
+        await services.warehouse.close();
         await database.close();
         logger.info('stopped');
       })();

@@ -4,6 +4,8 @@ import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
 import type { VoteWriter } from '../feedback/votes/writer.ts';
 import type { Metrics } from './metrics.ts';
+import type { JobRunner } from '../../jobs/runner.ts';
+import type { WarehouseReader } from '../warehouse/reader.ts';
 
 /** What route handlers may use; built once by src/server.ts (or by a test) and passed to createApp. */
 export interface Services {
@@ -16,6 +18,10 @@ export interface Services {
   readonly piiSecret: string;
   /** Group commit for votes sent without an Idempotency-Key (src/feedback/votes/writer.ts). */
   readonly voteWriter: VoteWriter;
+  /** The published DuckDB warehouse, opened READ_ONLY (src/warehouse/reader.ts). */
+  readonly warehouse: WarehouseReader;
+  /** Runs and records jobs (export, prune-idempotency); jobs/runner.ts. */
+  readonly jobs: JobRunner;
   /** Extra readiness checks (the warehouse adds one); each resolves or throws. */
   readonly readinessChecks: ReadonlyArray<{ name: string; check: () => Promise<void> }>;
 }

@@ -5,17 +5,15 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ApiKeyStore, createApiKey } from '../../src/auth/keys.ts';
+import { createApiKey } from '../../src/auth/keys.ts';
 import { configFromEnv } from '../../src/config.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { createApp } from '../../src/http/app.ts';
 import { prepareVote } from '../../src/feedback/votes/service.ts';
-import { VoteWriter } from '../../src/feedback/votes/writer.ts';
 import { VoteInput } from '../../src/feedback/votes/schema.ts';
-import { createMetrics } from '../../src/http/metrics.ts';
 import { checkBody } from '../../src/http/validation.ts';
 import { allRoutes } from '../../src/http/routes/index.ts';
-import type { Services } from '../../src/http/services.ts';
+import { buildServices } from '../../src/server.ts';
 import { createLogger } from '../../src/log.ts';
 import { withScratchDatabase } from './scratch.ts';
 
@@ -134,16 +132,7 @@ export async function run(): Promise<void> {
         LOG_LEVEL: 'silent',
       });
       const pool = createPool({ connectionString: url, max: config.poolMax, idleInTransactionTimeoutMs: 0, logger });
-      const services: Services = {
-        config,
-        pool,
-        logger,
-        keys: new ApiKeyStore(pool),
-        metrics: createMetrics(pool),
-        piiSecret: SECRET,
-        voteWriter: new VoteWriter(pool),
-        readinessChecks: [],
-      };
+      const services = await buildServices(config, { url, pool, embedded: false, close: () => pool.end() }, logger);
       const server = http.createServer(createApp(services, allRoutes()).callback());
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

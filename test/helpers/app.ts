@@ -10,6 +10,9 @@ import { VoteWriter } from '../../src/feedback/votes/writer.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { allRoutes } from '../../src/http/routes/index.ts';
 import type { Services } from '../../src/http/services.ts';
+import { WarehouseReader } from '../../src/warehouse/reader.ts';
+import { JobRunner } from '../../jobs/runner.ts';
+import { jobDefinitions } from '../../jobs/index.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from './db.ts';
 
 export interface TestApp {
@@ -53,6 +56,7 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     LOG_LEVEL: 'silent',
     ...env,
   });
+  const warehouse = new WarehouseReader(config.warehouseDir);
   const services: Services = {
     config,
     pool: db.pool,
@@ -61,7 +65,9 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     metrics: createMetrics(db.pool),
     piiSecret: PII_SECRET,
     voteWriter: new VoteWriter(db.pool),
-    readinessChecks: [],
+    warehouse,
+    jobs: new JobRunner({ pool: db.pool, config, logger: quietLogger, definitions: jobDefinitions(config) }),
+    readinessChecks: [{ name: 'warehouse', check: () => warehouse.check() }],
   };
   const app = createApp(services, allRoutes(), [dashboards()]);
   const server = http.createServer(app.callback());
@@ -95,6 +101,8 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.jobs.close();
+      await services.warehouse.close();
       if (!existing) await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -5,10 +5,20 @@ import { interviewRoutes } from './interviews.ts';
 import { expertRoutes } from './experts.ts';
 import { faqRoutes } from './faq.ts';
 import { batchRoutes } from './batch.ts';
+import { rollupRoutes } from './rollups.ts';
+import { jobRoutes } from './jobs.ts';
 
 /** Every API operation, in the order the OpenAPI document lists them. */
 export function apiRoutes(): RouteDef[] {
-  return [...voteRoutes, ...interviewRoutes, ...expertRoutes, ...faqRoutes, ...batchRoutes];
+  return [
+    ...voteRoutes,
+    ...interviewRoutes,
+    ...expertRoutes,
+    ...faqRoutes,
+    ...batchRoutes,
+    ...rollupRoutes,
+    ...jobRoutes,
+  ];
 }
 
 export function allRoutes(): RouteDef[] {

@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { BIN, cliEnv, runCli } from '../helpers/cli.ts';
+import { postgresDigests, warehouseDigests, type TableDigest } from './compare.ts';
+import { prng } from './rollupFixture.ts';
+
+let db: TestDatabase;
+let dataDir: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = await mkdtemp(path.join(tmpdir(), 'fw-kill-'));
+});
+afterAll(async () => {
+  await db.drop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const TRIALS = 10;
+
+/**
+ * `feedback-warehouse export` in a child process, SIGKILLed `delayMs` after its run has started (its job_runs row
+ * says 'running'), so the kill lands inside the export rather than in the process start-up.
+ */
+async function exportKilledAfter(
+  env: Record<string, string>,
+  delayMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; started: boolean }> {
+  const child = spawn(process.execPath, [BIN, 'export'], { env: cliEnv(env), stdio: 'ignore' });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let done = false;
+  void exited.then(() => (done = true));
+  let started = false;
+  while (!done && !started) {
+    const { rows } = await db.pool.query(`select 1 from job_runs where status = 'running' and pid = $1::int`, [
+      child.pid,
+    ]);
+    started = rows.length > 0;
+    if (!started) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  if (started) setTimeout(() => child.kill('SIGKILL'), delayMs);
+  return { ...(await exited), started };
+}
+
+const same = (a: Record<string, TableDigest>, b: Record<string, TableDigest>) =>
+  JSON.stringify(a) === JSON.stringify(b);
+
+describe('kill -9 during export', () => {
+  it(`leaves a published warehouse that opens and equals a committed snapshot, ${TRIALS} random kills; the next export converges`, async () => {
+    const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+    const warehouseDir = path.join(dataDir, 'warehouse');
+    await db.pool.query(
+      `insert into votes (conversation_id, vote, response, reasons, metadata)
+       select 'k-' || (g % 500), case when g % 3 = 0 then 'down' else 'up' end, repeat('r', 300) || g, array['a', 'b'], jsonb_build_object('g', g)
+         from generate_series(1, 30000) g`,
+    );
+    const states: Record<string, TableDigest>[] = [await postgresDigests(db.pool)];
+    const tables = Object.keys(states[0]!);
+    const first = await runCli(['export'], env);
+    expect(first.code, first.stderr).toBe(0);
+    const { rows: firstRun } = await db.pool.query(
+      `select extract(epoch from finished_at - started_at) * 1000 as ms from job_runs order by id desc limit 1`,
+    );
+    const duration = Number(firstRun[0].ms);
+    expect(same(await warehouseDigests(warehouseDir, tables), states[0]!)).toBe(true);
+
+    const rand = prng(4242);
+    const outcomes: string[] = [];
+    for (let trial = 0; trial < TRIALS; trial++) {
+      // A new committed state: inserts, updates, deletes.
+      await db.pool.query(
+        `insert into votes (conversation_id, vote) select 'k-t${trial}-' || g, 'up' from generate_series(1, 150) g`,
+      );
+      await db.pool.query(`update votes set comment = 'trial ${trial}' where id % 97 = ${trial}`);
+      await db.pool.query(`delete from votes where id % 211 = ${trial}`);
+      states.push(await postgresDigests(db.pool));
+      const delay = Math.floor(duration * rand() * 1.1);
+      const exit = await exportKilledAfter(env, delay);
+      expect(exit.started, `trial ${trial}: the export never started`).toBe(true);
+      outcomes.push(exit.signal === 'SIGKILL' ? 'killed' : `exit ${exit.code}`);
+      // The published warehouse opens and is exactly one of the committed states exported so far.
+      const published = await warehouseDigests(warehouseDir, tables);
+      expect(
+        states.some((state) => same(state, published)),
+        `trial ${trial} (${outcomes.at(-1)} after ${delay} ms)`,
+      ).toBe(true);
+    }
+    // Most trials die mid-export; a few finish first (the delay may exceed the export), which is fine too.
+    expect(outcomes.filter((o) => o === 'killed').length).toBeGreaterThanOrEqual(3);
+
+    const last = await runCli(['export'], env);
+    expect(last.code, last.stderr).toBe(0);
+    expect(same(await warehouseDigests(warehouseDir, tables), await postgresDigests(db.pool))).toBe(true);
+    // The dead exports' work directories are gone, and their runs are no longer "running".
+    expect(await readdir(path.join(warehouseDir, '.export'))).toEqual([]);
+    const { rows } = await db.pool.query(
+      `select status, count(*)::int as n from job_runs where job_name = 'export' group by status`,
+    );
+    const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    expect(byStatus.running).toBeUndefined();
+    expect(byStatus.succeeded).toBeGreaterThanOrEqual(2);
+  });
+});
