@@ -58,7 +58,8 @@ describe('the dashboards in a browser', () => {
     expect(await page.locator('#expert-table tr').count()).toBeGreaterThan(3);
     expect(await page.locator('#gaps tr').count()).toBeGreaterThan(1);
     expect(errors).toEqual([]);
-    if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
+    if (process.env.DASHBOARD_SCREENSHOT)
+      await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
     await page.close();
   });
 
