@@ -101,19 +101,19 @@ function mount(router: Router, services: Services, route: RouteDef): void {
       body = validateBody(route.body, json.value);
     }
     let replayed = false;
+    const idempotency =
+      key !== null && apiKey !== null
+        ? { apiKeyId: apiKey.id, key, fingerprint: fingerprint(ctx.method, ctx.path, body) }
+        : null;
     const write = async (fn: (db: Db) => Promise<Reply>, options: WriteOptions = {}): Promise<Reply> => {
-      if (key !== null && apiKey !== null) {
-        const reply = await runIdempotent(
-          services.pool,
-          { apiKeyId: apiKey.id, key, fingerprint: fingerprint(ctx.method, ctx.path, body) },
-          fn,
-        );
+      if (idempotency !== null) {
+        const reply = await runIdempotent(services.pool, idempotency, fn);
         replayed = reply.replayed;
         return reply;
       }
       return options.singleStatement ? fn(services.pool) : withTransaction(services.pool, fn);
     };
-    const reply = await route.handle({ ctx, services, apiKey, params, query, body, idempotent: key !== null, write });
+    const reply = await route.handle({ ctx, services, apiKey, params, query, body, idempotency, write });
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.status = reply.status;
     if (reply.body !== undefined && reply.body !== null) ctx.body = reply.body;

@@ -37,7 +37,7 @@ export function fingerprint(method: string, path: string, body: unknown): string
 }
 
 /** A signed 64-bit advisory lock id for (api key, idempotency key), as a SQL literal. */
-function lockId(claim: IdempotencyClaim): string {
+export function lockId(claim: IdempotencyClaim): string {
   return createHash('sha256')
     .update(`idempotency:${claim.apiKeyId}:${claim.key}`)
     .digest()

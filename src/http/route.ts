@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type { TSchema } from '@sinclair/typebox';
 import type { ApiKey, Scope } from '../auth/keys.ts';
 import type { Pool, PoolClient } from '../db/pool.ts';
-import type { Reply } from './idempotency.ts';
+import type { IdempotencyClaim, Reply } from './idempotency.ts';
 import type { Services } from './services.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -25,8 +25,8 @@ export interface HandlerInput {
   readonly params: Record<string, string>;
   readonly query: Record<string, unknown>;
   readonly body: unknown;
-  /** The request carries an Idempotency-Key (its write must go through `write`). */
-  readonly idempotent: boolean;
+  /** The request's Idempotency-Key claim, or null; a write under a claim must go through `write` (or keep its rules). */
+  readonly idempotency: IdempotencyClaim | null;
   /**
    * Runs a write transactionally; under an Idempotency-Key the key is claimed in the same transaction, and a stored
    * reply is returned without calling fn.

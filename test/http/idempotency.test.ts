@@ -115,6 +115,43 @@ describe('Idempotency-Key', () => {
     expect(await votes('idem-5')).toBe(1);
   });
 
+  it('keeps every rule when many keyed requests are served together', async () => {
+    const send = (i: number, vote = 'up') =>
+      app.request('POST', '/api/v1/votes', {
+        key: ingest,
+        body: { conversation_id: `idem-group-${i}`, vote },
+        headers: { 'Idempotency-Key': `group-${i}` },
+      });
+    const first = await Promise.all(Array.from({ length: 10 }, (_, i) => send(i)));
+    expect(first.map((r) => r.status)).toEqual(Array(10).fill(201));
+    expect(new Set(first.map((r) => r.json.id)).size).toBe(10);
+    const again = await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => send(i)),
+      ...Array.from({ length: 5 }, (_, i) => send(i, 'down')),
+    ]);
+    // Served concurrently, a request may meet another with its key "still running" (409); nothing else is allowed.
+    again.slice(0, 10).forEach((r, i) => {
+      expect([201, 409]).toContain(r.status);
+      if (r.status === 201) {
+        expect(r.headers.get('idempotent-replayed')).toBe('true');
+        expect(r.json).toEqual(first[i]!.json);
+      }
+    });
+    again.slice(10).forEach((r) => expect([422, 409]).toContain(r.status));
+    expect(again.filter((r) => r.status === 201).length).toBeGreaterThan(0);
+    // Once settled, each key replays its reply and refuses another body.
+    for (let i = 0; i < 5; i++) {
+      const replay = await send(i);
+      expect(replay.status).toBe(201);
+      expect(replay.json).toEqual(first[i]!.json);
+      expect((await send(i, 'down')).status).toBe(422);
+    }
+    const { rows } = await app.db.pool.query(
+      "select count(*)::int as n from votes where conversation_id like 'idem-group-%'",
+    );
+    expect(rows[0].n).toBe(10);
+  });
+
   it('stores nothing for a refused request, so the key can be used again', async () => {
     const headers = { 'Idempotency-Key': 'after-422' };
     expect(

@@ -1,5 +1,7 @@
 import { isDatabaseUnavailable } from '../../db/sqlstate.ts';
 import type { Pool } from '../../db/pool.ts';
+import type { IdempotencyClaim, Reply } from '../../http/idempotency.ts';
+import { IdempotentGroupWriter } from '../../http/idempotentGroup.ts';
 import { insertVote, insertVotes, type VoteCreated, type VoteRow } from './service.ts';
 
 interface Pending {
@@ -18,12 +20,22 @@ interface Pending {
 export class VoteWriter {
   private queue: Pending[] = [];
   private inFlight = 0;
+  private readonly idempotent: IdempotentGroupWriter<VoteRow>;
 
   constructor(
     private readonly pool: Pool,
     private readonly maxInFlight = 2,
     private readonly maxBatch = 500,
-  ) {}
+  ) {
+    this.idempotent = new IdempotentGroupWriter(pool, async (client, rows) =>
+      (await insertVotes(client, rows)).map((created) => ({ status: 201, body: created })),
+    );
+  }
+
+  /** A vote under an Idempotency-Key: grouped the same way, with the key claimed in the group's transaction. */
+  writeIdempotent(claim: IdempotencyClaim, row: VoteRow): Promise<Reply & { replayed: boolean }> {
+    return this.idempotent.write(claim, row);
+  }
 
   write(row: VoteRow): Promise<VoteCreated> {
     return new Promise<VoteCreated>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { ConversationParams, ConversationVotes, VoteCreated, VoteInput } from '../../feedback/votes/schema.ts';
-import { conversationVotes, eraseConversation, insertVote, prepareVote } from '../../feedback/votes/service.ts';
+import { conversationVotes, eraseConversation, prepareVote } from '../../feedback/votes/service.ts';
 import { problems } from '../problem.ts';
 import { defineRoutes } from '../route.ts';
 
@@ -16,13 +16,16 @@ export const voteRoutes = defineRoutes(
     scope: 'ingest',
     body: VoteInput,
     responses: { 201: { description: 'Stored', schema: VoteCreated } },
-    async handle({ body, services, write, idempotent }) {
+    async handle({ body, services, ctx, idempotency }) {
       const row = prepareVote(body as VoteInput, {
         secret: services.piiSecret,
         redactions: services.metrics.piiRedactions,
       });
-      if (!idempotent) return { status: 201, body: await services.voteWriter.write(row) };
-      return write(async (db) => ({ status: 201, body: await insertVote(db, row) }));
+      // Both paths group concurrent votes into one transaction (src/feedback/votes/writer.ts).
+      if (idempotency === null) return { status: 201, body: await services.voteWriter.write(row) };
+      const reply = await services.voteWriter.writeIdempotent(idempotency, row);
+      if (reply.replayed) ctx.set('Idempotent-Replayed', 'true');
+      return reply;
     },
   },
   {
