@@ -3,16 +3,28 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 /**
- * DuckDB settings of the exporter's private instance, per phase. Loading reads one pipe, which DuckDB consumes on one
- * thread whatever `threads` says, so one thread and a small memory limit keep the loading memory flat whatever the
- * table size (DuckDB spills to the work directory beyond the limit). The rollups then run on a fresh instance (the
- * loading memory is returned first) with the machine's cores and room for their aggregates: a group-by over every
- * conversation cannot always spill, and must not fail the export. Measured in `npm run bench -- export`.
+ * DuckDB settings of the exporter's private instance, per phase, for a peak RSS under 300 MB (issue 4; measured in
+ * `npm run bench -- export`). DuckDB's memory_limit bounds its buffer pool, not the process: the Node runtime and the
+ * DuckDB library take about 110 MB before any work, and the C allocator keeps part of what DuckDB frees, so the
+ * limits sit well below the target.
+ * - Loading reads one pipe, which DuckDB consumes on one thread whatever `threads` says; a small limit keeps the
+ *   loading memory flat whatever the table size (DuckDB spills to the work directory beyond it).
+ * - The rollups run on at most two threads (each aggregation thread builds its own hash tables) with 96 MB: over
+ *   2 million votes, latest_votes (a group-by over every conversation, which cannot always spill) fits, 64 MB does
+ *   not. A rollup that still runs out of memory is retried once with ROLLUP_FALLBACK (more memory and threads)
+ *   rather than failing the export, and the memory a heavy rollup leaves behind is released before the next one
+ *   (rollupMaintenance.ts).
  * Insertion order is not preserved: a table has none, and DuckDB needs less memory without it.
  */
 export const PHASE_SETTINGS = {
-  load: { memory_limit: '96MB', threads: '1' },
-  rollups: { memory_limit: '512MB', threads: String(Math.max(1, Math.min(4, availableParallelism()))) },
+  load: { memory_limit: '64MB', threads: '1' },
+  rollups: { memory_limit: '96MB', threads: String(Math.min(2, availableParallelism())) },
+} as const;
+
+/** The rollup settings for a retry after an out-of-memory error: correctness over the memory target. */
+export const ROLLUP_FALLBACK = {
+  memory_limit: '512MB',
+  threads: String(Math.max(1, Math.min(4, availableParallelism()))),
 } as const;
 
 /** Rows loaded above which the rollups get a fresh instance (see PHASE_SETTINGS). */

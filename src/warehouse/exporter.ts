@@ -17,7 +17,7 @@ import {
 import { recordExportState } from './exportState.ts';
 import { writeParquet } from './parquet.ts';
 import { readSystemIdentifier, takeSnapshot, type SourceSnapshot } from './pgSnapshot.ts';
-import { computeRollups } from './rollups.ts';
+import { captureRollupChanges, refreshRollups, type SourceChange } from './rollupMaintenance.ts';
 import { copyPublished, createWorkDir, fileExists, publishSnapshot, publishedPath } from './snapshotFiles.ts';
 import { ident } from './sqlText.ts';
 import { applyMerge, copyTable, tableCount, type PendingMerge } from './tableCopy.ts';
@@ -134,12 +134,20 @@ export async function runExport(
     // The Postgres snapshot is released; the rest is DuckDB only.
     const loadConn = (build as Build | null)!.conn;
     const results: (TableResult & { columns: string })[] = [];
+    // What each table's changes mean for the rollups; the keys they affect are captured before each merge, while the
+    // old row versions are still there (src/warehouse/rollupMaintenance.ts).
+    const sourceChanges = new Map<string, SourceChange>();
     for (const plan of phase.plans) {
       signal?.throwIfAborted();
       const merge = phase.merges.find((m) => m.plan === plan);
       let changed = phase.copied.get(plan.table) ?? 0;
       let deleted = 0;
-      if (merge) ({ changed, deleted } = await applyMerge(loadConn, merge));
+      if (merge) {
+        sourceChanges.set(plan.table, await captureRollupChanges(loadConn, merge));
+        ({ changed, deleted } = await applyMerge(loadConn, merge));
+      } else {
+        sourceChanges.set(plan.table, 'reloaded');
+      }
       results.push({
         table: plan.table,
         mode: phase.tableModes.get(plan.table)!,
@@ -193,7 +201,7 @@ export async function runExport(
       lagSeconds: phase.snapshot.lagSeconds,
     });
     timer.mark('record');
-    await computeRollups(conn);
+    const rollups = await refreshRollups(conn, phase.mode === 'full' ? null : sourceChanges);
     timer.mark('rollups');
     const finishedAt = new Date();
     await finishExportRun(conn, runId, finishedAt);
@@ -236,6 +244,7 @@ export async function runExport(
       rowsDeleted: results.reduce((n, t) => n + t.deleted, 0),
       lagSeconds: phase.snapshot.lagSeconds,
       rollupMs: timer.phases.rollups ?? 0,
+      rollups: rollups.tables,
       phasesMs: { ...timer.phases },
       publishedPath: publishedFile,
       parquetDir,
@@ -249,6 +258,7 @@ export async function runExport(
         rowsDeleted: result.rowsDeleted,
         watermark: result.watermark,
         lagSeconds: result.lagSeconds,
+        rollups: rollups.mode,
       },
       'export published',
     );

@@ -88,6 +88,11 @@ export interface ExportResult {
   readonly lagSeconds: number | null;
   /** Milliseconds spent in the rollups (part of the total). */
   readonly rollupMs: number;
+  /**
+   * How each rollup table was brought up to date: 'full' (recomputed from the raw tables), 'incremental' (only the
+   * rows the changes affect) or 'unchanged' (its sources did not change). See src/warehouse/rollupMaintenance.ts.
+   */
+  readonly rollups: Readonly<Record<string, 'full' | 'incremental' | 'unchanged'>>;
   /** Milliseconds per phase: prepare, copy (Postgres -> DuckDB), merge, record, rollups, checkpoint, publish, parquet. */
   readonly phasesMs: Readonly<Record<string, number>>;
   readonly publishedPath: string;
