@@ -1,8 +1,15 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { PG_ONLY_GLOB } from './test/helpers/pgOnly.ts';
+
+/** With neither set, tests run on embedded PGlite (test/helpers/globalSetup.ts). */
+const realServer = Boolean(process.env.TEST_DATABASE_URL || process.env.DATABASE_URL);
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Embedded PGlite is one session: the tests of multi-session behaviour run on a real server only (the global
+    // setup says how many were left out).
+    exclude: realServer ? configDefaults.exclude : [...configDefaults.exclude, PG_ONLY_GLOB],
     globalSetup: ['test/helpers/globalSetup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -66,7 +66,14 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     piiSecret: PII_SECRET,
     voteWriter: new VoteWriter(db.pool),
     warehouse,
-    jobs: new JobRunner({ pool: db.pool, config, logger: quietLogger, definitions: jobDefinitions(config) }),
+    // As src/server.ts: embedded PGlite has no advisory lock that excludes anybody (one shared session).
+    jobs: new JobRunner({
+      pool: db.pool,
+      config,
+      logger: quietLogger,
+      definitions: jobDefinitions(config),
+      advisoryLock: db.real,
+    }),
     readinessChecks: [{ name: 'warehouse', check: () => warehouse.check() }],
   };
   const app = createApp(services, allRoutes(), [dashboards()]);

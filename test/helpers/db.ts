@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
@@ -56,12 +57,14 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
       },
     };
   }
-  const db = await PGlite.create();
+  // Migrated: loaded from the data directory globalSetup migrated once (no initdb, no migrations here).
+  const dump = options.migrated === false ? null : inject('pgliteDump');
+  const db = await PGlite.create(dump ? { loadDataDir: new Blob([await readFile(dump)]) } : {});
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 64 });
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
-  if (options.migrated !== false) await migrate(url, 'up', quietLogger);
-  const pool = createPool({ connectionString: url, max: 1, idleInTransactionTimeoutMs: 60_000, logger: quietLogger });
+  if (!dump && options.migrated !== false) await migrate(url, 'up', quietLogger);
+  const pool = createPool({ connectionString: url, max: 8, idleInTransactionTimeoutMs: 60_000, logger: quietLogger });
   return {
     url,
     pool,

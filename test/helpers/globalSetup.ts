@@ -1,7 +1,13 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/log.ts';
+import { PG_ONLY_GLOB, pgOnlyTestFiles } from './pgOnly.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -9,6 +15,8 @@ declare module 'vitest' {
     serverUrl: string | null;
     /** The migrated template each test file clones. */
     templateDatabase: string | null;
+    /** Embedded PGlite only: a migrated data directory (dumpDataDir) each test file loads instead of initdb. */
+    pgliteDump: string | null;
   }
 }
 
@@ -23,15 +31,54 @@ export function databaseUrlFor(serverUrl: string, database: string): string {
 }
 
 /**
+ * PGlite's initdb takes several seconds; loading a data directory takes about one. So one instance is created and
+ * migrated here, and every test file starts its own in-memory PGlite from this dump.
+ */
+async function dumpMigratedPglite(dir: string): Promise<string> {
+  const db = await PGlite.create();
+  try {
+    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
+    await server.start();
+    try {
+      await migrate(
+        `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`,
+        'up',
+        createLogger('warn'),
+      );
+    } finally {
+      await server.stop();
+    }
+    const file = path.join(dir, 'migrated.tar');
+    await writeFile(file, Buffer.from(await (await db.dumpDataDir('none')).arrayBuffer()));
+    return file;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
  * Tests run on TEST_DATABASE_URL (or DATABASE_URL) when set: a template database is migrated once here and every
- * test file clones it. With neither set they run on embedded PGlite, one in-memory instance per test file.
+ * test file clones it. With neither set they run on embedded PGlite, one in-memory instance per test file, and the
+ * files that need a multi-session server (*.pg.test.ts, excluded in vitest.config.ts) are not run: said once here.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const serverUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || null;
   if (serverUrl === null) {
+    const skipped = await pgOnlyTestFiles(path.join(project.config.root, 'test'));
+    console.log(
+      `embedded PGlite: ${skipped.length} test files that need a multi-session Postgres server were not run ` +
+        `(${PG_ONLY_GLOB}); set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run them`,
+    );
+    const dir = await mkdtemp(path.join(tmpdir(), 'fw-pglite-'));
+    try {
+      project.provide('pgliteDump', await dumpMigratedPglite(dir));
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
     project.provide('serverUrl', null);
     project.provide('templateDatabase', null);
-    return async () => {};
+    return () => rm(dir, { recursive: true, force: true });
   }
   const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5_000 });
   try {
@@ -50,6 +97,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('serverUrl', serverUrl);
   project.provide('templateDatabase', template);
+  project.provide('pgliteDump', null);
   return async () => {
     await admin.query(`drop database if exists ${template} with (force)`);
     await admin.end();

@@ -1,12 +1,10 @@
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobDefinitions } from '../../jobs/index.ts';
-import { JobAlreadyRunning, JobRunner } from '../../jobs/runner.ts';
 import type { JobRun } from '../../jobs/runs.ts';
 import { publishedPath } from '../../src/warehouse/snapshotFiles.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { quietLogger } from '../helpers/db.ts';
+import { runInAnotherProcess } from './fixtures.ts';
 
 let app: TestApp;
 let admin: string;
@@ -90,35 +88,26 @@ describe('POST /api/v1/jobs/{name}/run', () => {
     expect(await warehouseVotes('keep-me')).toBe(1);
   });
 
-  it('answers 409 while the job runs, here or on another server, and 404 for an unknown job', async () => {
-    // Hold the export inside its snapshot: an exclusive lock on votes blocks its read of the table.
-    const blocker = await app.db.pool.connect();
+  it('answers 409 while the job runs in another process on this host, and 404 for an unknown job', async () => {
+    // A CLI export beside `serve`: on embedded PGlite its recorded run and live pid are what refuse a second run.
+    const other = await runInAnotherProcess(app.db.pool, 'export');
     try {
-      await blocker.query('begin');
-      await blocker.query('lock table votes in access exclusive mode');
-      const started = await app.request('POST', '/api/v1/jobs/export/run', { key: admin });
-      expect(started.status).toBe(202);
-      const again = await app.request('POST', '/api/v1/jobs/export/run', { key: admin });
-      expect(again.status).toBe(409);
-      expect(again.json).toMatchObject({ status: 409, run_id: started.json.run.id });
-      const otherServer = new JobRunner({
-        pool: app.db.pool,
-        config: app.config,
-        logger: quietLogger,
-        definitions: jobDefinitions(app.config),
-      });
-      await expect(otherServer.start('export', 'schedule')).rejects.toBeInstanceOf(JobAlreadyRunning);
+      const refused = await app.request('POST', '/api/v1/jobs/export/run', { key: admin });
+      expect(refused.status).toBe(409);
+      expect(refused.json).toMatchObject({ status: 409, run_id: other.runId });
       const list = await app.request('GET', '/api/v1/jobs', { key: admin });
       expect(list.json.jobs.find((j: { name: string }) => j.name === 'export').running).toMatchObject({
-        id: started.json.run.id,
+        id: other.runId,
+        pid: other.pid,
       });
-      const finished = once(app.services.jobs, 'finished');
-      await blocker.query('commit');
-      expect(((await finished) as [JobRun])[0].status).toBe('succeeded');
+      // Once that process is gone, its run is abandoned and the export starts.
+      await other.exit();
+      expect((await runViaApi('export')).status).toBe('succeeded');
     } finally {
-      await blocker.query('rollback').catch(() => {});
-      blocker.release();
+      await other.exit();
     }
+    const run = await app.request('GET', `/api/v1/jobs/export/runs/${other.runId}`, { key: admin });
+    expect(run.json).toMatchObject({ status: 'abandoned' });
     expect((await app.request('POST', '/api/v1/jobs/nope/run', { key: admin })).status).toBe(404);
   });
 

@@ -2,11 +2,11 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../jobs/clock.ts';
 import type { JobDefinition } from '../../jobs/definition.ts';
-import { JobAlreadyRunning, JobRunner, UnknownJob } from '../../jobs/runner.ts';
+import { JobAlreadyRunning, UnknownJob } from '../../jobs/runner.ts';
 import type { JobRun } from '../../jobs/runs.ts';
 import { startScheduler } from '../../jobs/scheduler.ts';
-import { configFromEnv } from '../../src/config.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from '../helpers/db.ts';
+import { fakeClock, gatedJob, runInAnotherProcess, testRunner } from './fixtures.ts';
 
 let db: TestDatabase;
 
@@ -15,43 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-const config = configFromEnv({ DATA_DIR: '/tmp/fw-jobs-test-unused', LOG_LEVEL: 'silent' });
-
-/** A job that runs until the test opens its gate (or its signal aborts it). */
-function gatedJob(
-  name: string,
-  schedule: string | null = null,
-): JobDefinition & { open(): void; entered: Promise<void> } {
-  let open!: () => void;
-  let entered!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const enteredPromise = new Promise<void>((resolve) => (entered = resolve));
-  return {
-    name,
-    description: 'waits for the test',
-    schedule,
-    open: () => open(),
-    entered: enteredPromise,
-    async run({ signal }) {
-      entered();
-      await Promise.race([
-        gate,
-        new Promise((_, reject) =>
-          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
-        ),
-      ]);
-      return { rows: { things: 3 }, lagSeconds: 1.5, detail: { note: 'done' } };
-    },
-  };
-}
-
-function fakeClock(start: string): Clock & { set(iso: string): void } {
-  let now = new Date(start);
-  return { now: () => new Date(now), set: (iso) => (now = new Date(iso)) };
-}
-
-const runner = (definitions: JobDefinition[], clock?: Clock) =>
-  new JobRunner({ pool: db.pool, config, logger: quietLogger, definitions, clock });
+const runner = (definitions: JobDefinition[], clock?: Clock) => testRunner(db, definitions, clock);
 
 describe('JobRunner', () => {
   it('records each run in Postgres with the injected clock: started, finished, status, rows, lag', async () => {
@@ -100,24 +64,26 @@ describe('JobRunner', () => {
     expect((await first.done).status).toBe('succeeded');
   });
 
-  it('two servers never run the same job at once: the second finds the advisory lock taken and records a skip', async () => {
-    const job = gatedJob('shared');
-    const serverA = runner([job]);
-    const serverB = runner([gatedJob('shared')]);
-    const a = await serverA.start('shared', 'schedule');
-    const refused = await serverB.start('shared', 'schedule').catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(JobAlreadyRunning);
-    expect((refused as JobAlreadyRunning).run?.id).toBe(a.run.id);
-    const skipped = await serverB.recordSkipped('shared', 'schedule', (refused as Error).message);
-    expect(skipped).toMatchObject({ status: 'skipped', error: expect.stringMatching(/already running/) });
-    job.open();
-    await a.done;
-    // Once the first run is over, the other server may run it.
-    const later = gatedJob('shared');
-    const serverC = runner([later]);
-    const c = await serverC.start('shared', 'schedule');
-    later.open();
-    expect((await c.done).status).toBe('succeeded');
+  it('does not start a job another live process on this host is running, and runs it once that process is gone', async () => {
+    // Embedded PGlite has no advisory lock that excludes anybody: the run that process recorded does.
+    const other = await runInAnotherProcess(db.pool, 'elsewhere');
+    try {
+      const jobs = runner([gatedJob('elsewhere')]);
+      const refused = await jobs.start('elsewhere', 'schedule').catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(JobAlreadyRunning);
+      expect((refused as JobAlreadyRunning).run).toMatchObject({ id: other.runId, pid: other.pid });
+      const skipped = await jobs.recordSkipped('elsewhere', 'schedule', (refused as Error).message);
+      expect(skipped).toMatchObject({ status: 'skipped', error: expect.stringMatching(/already running/) });
+      await other.exit();
+      const later = gatedJob('elsewhere');
+      const { done } = await runner([later]).start('elsewhere', 'schedule');
+      later.open();
+      expect((await done).status).toBe('succeeded');
+    } finally {
+      await other.exit();
+    }
+    const { rows } = await db.pool.query(`select status from job_runs where id = $1`, [other.runId]);
+    expect(rows[0].status).toBe('abandoned');
   });
 
   it('records a failure with a message stripped of row values', async () => {
@@ -187,19 +153,17 @@ describe('scheduler', () => {
     }
   });
 
-  it('a tick that finds the job running on another server is recorded as skipped', async () => {
-    const busy = gatedJob('contended');
-    const elsewhere = runner([busy]);
-    const running = await elsewhere.start('contended', 'api');
-    const jobs = runner([gatedJob('contended', '* * * * * *')]);
+  it('a tick that finds the job running in another process on this host is recorded as skipped', async () => {
+    const other = await runInAnotherProcess(db.pool, 'contended-here');
+    const jobs = runner([gatedJob('contended-here', '* * * * * *')]);
     const scheduler = startScheduler(jobs, quietLogger);
     try {
       const [skipped] = (await once(jobs, 'skipped')) as [JobRun];
-      expect(skipped).toMatchObject({ name: 'contended', trigger: 'schedule', status: 'skipped' });
+      expect(skipped).toMatchObject({ name: 'contended-here', trigger: 'schedule', status: 'skipped' });
+      expect(skipped.error).toContain(`run ${other.runId} `);
     } finally {
       await scheduler.stop();
-      busy.open();
-      await running.done;
+      await other.exit();
       await jobs.close();
     }
   });

@@ -4,36 +4,28 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedPath } from '../../src/warehouse/snapshotFiles.ts';
 import { EXPORTED_TABLES } from '../../src/warehouse/types.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { seedFeedback } from './rollupFixture.ts';
-import { compareWarehouse, duckRows, existingTables, exportNow, onPublished, tempWarehouse } from './compare.ts';
+import type { TestDatabase } from '../helpers/db.ts';
+import { compareWarehouse, duckRows, existingTables, exportNow, onPublished } from './compare.ts';
+import {
+  closeExportFixture,
+  expectWarehouseEqual,
+  insertVotes,
+  openExportFixture,
+  type ExportFixture,
+} from './exportFixture.ts';
 
 let db: TestDatabase;
-let warehouse: { dir: string; remove: () => Promise<void> };
+let warehouse: ExportFixture['warehouse'];
+let fixture: ExportFixture | undefined;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  warehouse = await tempWarehouse();
-  await seedFeedback(db.pool, { conversations: 60, sessions: 40 });
+  fixture = await openExportFixture();
+  ({ db, warehouse } = fixture);
 });
-afterAll(async () => {
-  await db.drop();
-  await warehouse.remove();
-});
+afterAll(() => closeExportFixture(fixture));
 
-const votes = (n: number, prefix: string) =>
-  db.pool.query(
-    `insert into votes (conversation_id, vote, query, response, reasons, comment, expert_ids, metadata)
-     select $2::text || (g % 7), case when g % 3 = 0 then 'down' else 'up' end, 'Q ' || g || E',\\n"quoted"',
-            case when g % 2 = 0 then '' end, array['a,b', 'c "d"', ''], null, '{}', jsonb_build_object('g', g, 'nested', jsonb_build_object('x', array[1, 2]))
-       from generate_series(1, $1::int) g`,
-    [n, prefix],
-  );
-
-async function expectEqual(tables?: readonly string[]): Promise<void> {
-  const { postgres, warehouse: duck } = await compareWarehouse(db.pool, warehouse.dir, tables);
-  expect(duck).toEqual(postgres);
-}
+const votes = (n: number, prefix: string) => insertVotes(db.pool, n, prefix);
+const expectEqual = (tables?: readonly string[]) => expectWarehouseEqual(db.pool, warehouse.dir, tables);
 
 describe('export', () => {
   it('the first export is full: every feedback table, the same column names, the same rows', async () => {
@@ -118,41 +110,6 @@ describe('export', () => {
       duckRows(conn, `select count(*)::int as n from faq_entries where id = '${faqs[0]!.id}'`),
     );
     expect(gone[0]!.n).toBe(0);
-    await expectEqual();
-  });
-
-  it('never misses a row committed late by a long transaction, and reports the lag', async () => {
-    const open = await db.pool.connect();
-    try {
-      await open.query('begin');
-      await open.query(`insert into votes (conversation_id, vote) values ('late', 'up')`);
-      const { rows: xid } = await open.query(`select pg_current_xact_id()::text as x`);
-      // Work that starts after the long transaction and commits before the export.
-      await votes(3, 'meanwhile-');
-      const during = await exportNow(db.pool, warehouse.dir);
-      // The open transaction holds the watermark back, and the export says how long it has been open.
-      expect(BigInt(during.watermark)).toBeLessThanOrEqual(BigInt(xid[0].x));
-      expect(during.lagSeconds).not.toBeNull();
-      expect(during.lagSeconds!).toBeGreaterThanOrEqual(0);
-      const [seen] = await onPublished(warehouse.dir, (conn) =>
-        duckRows(
-          conn,
-          `select count(*) filter (where conversation_id = 'late')::int as late,
-                  count(*) filter (where conversation_id like 'meanwhile-%')::int as meanwhile from votes`,
-        ),
-      );
-      // Committed work is not held back by the open transaction; the open transaction's row is not there yet.
-      expect(seen).toEqual({ late: 0, meanwhile: 3 });
-      await open.query('commit');
-    } finally {
-      open.release();
-    }
-    const after = await exportNow(db.pool, warehouse.dir);
-    expect(after.mode).toBe('incremental');
-    const rows = await onPublished(warehouse.dir, (conn) =>
-      duckRows(conn, `select count(*)::int as n from votes where conversation_id = 'late'`),
-    );
-    expect(rows[0]!.n).toBe(1);
     await expectEqual();
   });
 
