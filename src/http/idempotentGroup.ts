@@ -36,7 +36,9 @@ export class IdempotentGroupWriter<Row> {
   constructor(
     private readonly pool: Pool,
     private readonly insertMany: (client: PoolClient, rows: readonly Row[]) => Promise<Reply[]>,
-    private readonly maxInFlight = 4,
+    // One group at a time: requests that arrive meanwhile form the next group. Measured with 32 clients, one group
+    // in flight beat two or four (fewer commits, no lock contention between groups) at lower latency.
+    private readonly maxInFlight = 1,
     private readonly maxBatch = 200,
   ) {}
 
