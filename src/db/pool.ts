@@ -56,9 +56,7 @@ export async function withTransaction<T>(
   fn: (client: PoolClient) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+  return withOwnTransaction(pool, async (client) => {
     const mode = [options.isolation ? `isolation level ${options.isolation}` : '', options.readOnly ? 'read only' : '']
       .filter(Boolean)
       .join(' ');
@@ -66,6 +64,18 @@ export async function withTransaction<T>(
     const result = await fn(client);
     await client.query('commit');
     return result;
+  });
+}
+
+/**
+ * For callers that send BEGIN and COMMIT themselves, batched with other statements to save round trips: fn runs on
+ * one client; on any error ROLLBACK is sent, and a client whose connection broke is destroyed, not returned.
+ */
+export async function withOwnTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await fn(client);
   } catch (error) {
     try {
       await client.query('rollback');

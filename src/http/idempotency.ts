@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Pool, PoolClient } from '../db/pool.ts';
+import { withOwnTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import { problems } from './problem.ts';
 
 /** What a write returns and, under an Idempotency-Key, what is stored and replayed. */
@@ -57,9 +57,7 @@ export async function runIdempotent(
   claim: IdempotencyClaim,
   write: (client: PoolClient) => Promise<Reply>,
 ): Promise<Reply & { replayed: boolean }> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+  return withOwnTransaction(pool, async (client) => {
     // Round trips are the cost of this path, so the claim is sent as one simple-query batch: BEGIN, the
     // transaction-scoped advisory lock (a concurrent duplicate gets 409 at once instead of waiting), and the lookup
     // of a stored reply. Each statement of a batch takes its own snapshot (read committed), so the lookup sees a reply
@@ -101,16 +99,7 @@ export async function runIdempotent(
        commit`,
     );
     return { ...reply, replayed: false };
-  } catch (error) {
-    try {
-      await client.query('rollback');
-    } catch (rollbackError) {
-      broken = rollbackError as Error;
-    }
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  });
 }
 
 /** Deletes replies older than the 24 h window; run by the scheduled maintenance job. */

@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable } from '../db/sqlstate.ts';
-import type { Pool, PoolClient } from '../db/pool.ts';
+import { withOwnTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import { IDEMPOTENCY_TTL_HOURS, lockId, runIdempotent, type IdempotencyClaim, type Reply } from './idempotency.ts';
 import { problems } from './problem.ts';
 
@@ -82,10 +82,8 @@ export class IdempotentGroupWriter<Row> {
 
   /** One transaction for the whole group; resolves each request once it has committed. */
   private async runGroup(group: Pending<Row>[]): Promise<void> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
     const outcomes = new Map<Pending<Row>, { reply?: Reply & { replayed: boolean }; error?: unknown }>();
-    try {
+    await withOwnTransaction(this.pool, async (client) => {
       // A key twice in one group: the first claims it; the others are judged once the lookup is known.
       const first = new Map<string, Pending<Row>>();
       const duplicates: Pending<Row>[] = [];
@@ -170,16 +168,7 @@ export class IdempotentGroupWriter<Row> {
       } else {
         await client.query('commit');
       }
-    } catch (error) {
-      try {
-        await client.query('rollback');
-      } catch (rollbackError) {
-        broken = rollbackError as Error;
-      }
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
     for (const [p, outcome] of outcomes) {
       if (outcome.reply) p.resolve(outcome.reply);
       else p.reject(outcome.error);
