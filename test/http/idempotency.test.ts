@@ -30,6 +30,15 @@ describe('Idempotency-Key', () => {
     expect(second.status).toBe(201);
     expect(second.json).toEqual(first.json);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
+    // The same shape as without a key, with the row's own id and timestamp.
+    expect(first.json).toEqual({
+      id: expect.any(Number),
+      conversation_id: 'idem-1',
+      vote: 'up',
+      created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    });
+    const stored = await app.db.pool.query('select created_at from votes where id = $1', [first.json.id]);
+    expect(stored.rows[0].created_at.toISOString()).toBe(first.json.created_at);
     expect(await votes('idem-1')).toBe(1);
   });
 

@@ -2,7 +2,7 @@ import { isDatabaseUnavailable } from '../../db/sqlstate.ts';
 import type { Pool } from '../../db/pool.ts';
 import type { IdempotencyClaim, Reply } from '../../http/idempotency.ts';
 import { IdempotentGroupWriter } from '../../http/idempotentGroup.ts';
-import { insertVote, insertVotes, type VoteCreated, type VoteRow } from './service.ts';
+import { insertVote, insertVotes, insertVotesAndReplies, type VoteCreated, type VoteRow } from './service.ts';
 
 interface Pending {
   readonly row: VoteRow;
@@ -27,8 +27,10 @@ export class VoteWriter {
     private readonly maxInFlight = 2,
     private readonly maxBatch = 500,
   ) {
-    this.idempotent = new IdempotentGroupWriter(pool, async (client, rows) =>
-      (await insertVotes(client, rows)).map((created) => ({ status: 201, body: created })),
+    this.idempotent = new IdempotentGroupWriter(
+      pool,
+      async (client, rows) => (await insertVotes(client, rows)).map((created) => ({ status: 201, body: created })),
+      { writeAndCommit: insertVotesAndReplies },
     );
   }
 
