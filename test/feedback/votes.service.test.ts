@@ -23,7 +23,18 @@ const row = (conversation: string, reasons: string[], expertIds: string[] = []):
 
 describe('multi-row vote inserts', () => {
   it('keep every text array value exactly, whatever characters it holds, and return ids in input order', async () => {
-    const awkward = ['a,b', '{braces}', 'quote "inside"', 'back\\slash', 'NULL', '', ' spaced ', 'àèìòù 💬', "it's"];
+    const awkward = [
+      'a,b',
+      '{braces}',
+      'quote "inside"',
+      'back\\slash',
+      'NULL',
+      '',
+      ' spaced ',
+      'àèìòù 💬',
+      "it's",
+      'lone \ud800',
+    ];
     const rows = awkward.map((r, i) => row(`arr-${i}`, [r, 'plain'], [r]));
     rows.push(row('arr-empty', []));
     const created = await insertVotes(db.pool, rows);
@@ -31,8 +42,10 @@ describe('multi-row vote inserts', () => {
     const { rows: stored } = await db.pool.query(
       "select conversation_id, reasons, expert_ids from votes where conversation_id like 'arr-%' order by id",
     );
-    expect(stored.map((s) => s.reasons)).toEqual(rows.map((r) => r.reasons));
-    expect(stored.map((s) => s.expert_ids)).toEqual(rows.map((r) => r.expert_ids));
+    // A lone surrogate is stored as U+FFFD, as a text parameter would store it.
+    const wellFormed = (xs: readonly string[]) => xs.map((x) => x.toWellFormed());
+    expect(stored.map((s) => s.reasons)).toEqual(rows.map((r) => wellFormed(r.reasons)));
+    expect(stored.map((s) => s.expert_ids)).toEqual(rows.map((r) => wellFormed(r.expert_ids)));
   });
 
   it('group commit answers each concurrent vote with its own row, and one bad row fails alone', async () => {
