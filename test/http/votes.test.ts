@@ -97,6 +97,20 @@ describe('POST /api/v1/votes', () => {
     expect(await count()).toBe(before);
   });
 
+  it('accepts metadata of just under 8 KB even when Postgres prints it longer', async () => {
+    const metadata = Object.fromEntries(Array.from({ length: 800 }, (_, i) => [`k${String(i).padStart(4, '0')}`, 1]));
+    expect(Buffer.byteLength(JSON.stringify(metadata))).toBeLessThanOrEqual(8192);
+    const res = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      body: { conversation_id: 'meta-8k', vote: 'up', metadata },
+    });
+    expect(res.status).toBe(201);
+    const { rows } = await app.db.pool.query('select octet_length(metadata::text) as n from votes where id = $1', [
+      res.json.id,
+    ]);
+    expect(rows[0].n).toBeGreaterThan(8192);
+  });
+
   it('answers 400 on malformed JSON', async () => {
     const res = await app.request('POST', '/api/v1/votes', { key: ingest, rawBody: '{"conversation_id": "c", vote' });
     expect(res.status).toBe(400);
