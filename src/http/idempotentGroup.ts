@@ -1,19 +1,18 @@
 import { isDatabaseUnavailable } from '../db/sqlstate.ts';
+import { GroupQueue } from '../db/groupQueue.ts';
 import { withOwnTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import { IDEMPOTENCY_TTL_HOURS, lockId, runIdempotent, type IdempotencyClaim, type Reply } from './idempotency.ts';
 import { problems } from './problem.ts';
 
-interface Pending<Row> {
-  readonly claim: IdempotencyClaim;
-  readonly row: Row;
-  resolve(reply: Reply & { replayed: boolean }): void;
-  reject(error: unknown): void;
-}
-
-/** One request of a group, as the fast path sees it. */
+/** One request of a group. */
 export interface GroupItem<Row> {
   readonly claim: IdempotencyClaim;
   readonly row: Row;
+}
+
+interface Pending<Row> extends GroupItem<Row> {
+  resolve(reply: Reply & { replayed: boolean }): void;
+  reject(error: unknown): void;
 }
 
 interface Stored {
@@ -31,52 +30,30 @@ const keyOf = (claim: IdempotencyClaim) => `${claim.apiKeyId}\u0000${claim.key}`
  * Group commit for single-row writes sent with an Idempotency-Key (the hot path: votes). It keeps the exact
  * semantics of `runIdempotent` (the key claimed in the same transaction as the write, 409 while a request with the
  * key runs, replay, 422 on another body) but serves every request waiting at that moment in ONE transaction of
- * three round trips: the claim (advisory locks and the lookup of stored replies), one multi-row insert, and the
- * stored replies with COMMIT. Each request is answered only after that commit. If the group's write fails, every
+ * two round trips: the claim (advisory locks and the lookup of stored replies), then the rows, the stored replies
+ * and COMMIT. Each request is answered only after that commit. If the group's write fails, every
  * request of the group is retried on its own through `runIdempotent`, so one bad row fails alone.
  */
 export class IdempotentGroupWriter<Row> {
-  private queue: Pending<Row>[] = [];
-  private inFlight = 0;
+  private readonly groups: GroupQueue<Pending<Row>>;
 
-  private readonly maxInFlight: number;
-  private readonly maxBatch: number;
-
+  /**
+   * @param writeAndCommit inserts the rows, stores each reply under its claim and sends COMMIT (see
+   *   insertVotesAndReplies: one round trip).
+   * @param writeOne writes one row inside a transaction it is given: the path a request takes alone.
+   */
   constructor(
     private readonly pool: Pool,
-    private readonly insertMany: (client: PoolClient, rows: readonly Row[]) => Promise<Reply[]>,
-    private readonly options: {
-      /**
-       * Optional fast path: insert the rows, store each reply under its claim and COMMIT, in one round trip (see
-       * insertVotesAndReplies). Without it: insertMany, then the replies and COMMIT.
-       */
-      readonly writeAndCommit?: (client: PoolClient, items: readonly GroupItem<Row>[]) => Promise<Reply[]>;
-      readonly maxInFlight?: number;
-      readonly maxBatch?: number;
-    } = {},
+    private readonly writeAndCommit: (client: PoolClient, items: readonly GroupItem<Row>[]) => Promise<Reply[]>,
+    private readonly writeOne: (client: PoolClient, row: Row) => Promise<Reply>,
   ) {
     // One group at a time: requests that arrive meanwhile form the next group. Measured with 32 clients, one group
     // in flight beat two or four (fewer commits, no lock contention between groups) at lower latency.
-    this.maxInFlight = options.maxInFlight ?? 1;
-    this.maxBatch = options.maxBatch ?? 200;
+    this.groups = new GroupQueue((group) => this.flush(group), 1, 200);
   }
 
   write(claim: IdempotencyClaim, row: Row): Promise<Reply & { replayed: boolean }> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ claim, row, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const group = this.queue.splice(0, this.maxBatch);
-      this.inFlight++;
-      void this.flush(group).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
+    return new Promise((resolve, reject) => this.groups.push({ claim, row, resolve, reject }));
   }
 
   private async flush(group: Pending<Row>[]): Promise<void> {
@@ -90,10 +67,7 @@ export class IdempotentGroupWriter<Row> {
       // One bad row must not fail its neighbours: each request again on its own, exactly as without grouping.
       await Promise.all(
         group.map((p) =>
-          runIdempotent(this.pool, p.claim, async (client) => (await this.insertMany(client, [p.row]))[0]!).then(
-            p.resolve,
-            p.reject,
-          ),
+          runIdempotent(this.pool, p.claim, (client) => this.writeOne(client, p.row)).then(p.resolve, p.reject),
         ),
       );
     }
@@ -167,25 +141,8 @@ export class IdempotentGroupWriter<Row> {
             .join(', ')})`,
         );
       }
-      if (writers.length > 0 && this.options.writeAndCommit) {
-        const replies = await this.options.writeAndCommit(client, writers);
-        writers.forEach((p, i) => outcomes.set(p, { reply: { ...replies[i]!, replayed: false } }));
-      } else if (writers.length > 0) {
-        const replies = await this.insertMany(
-          client,
-          writers.map((p) => p.row),
-        );
-        const values = writers
-          .map(
-            (p, i) =>
-              `(${client.escapeLiteral(p.claim.apiKeyId)}::uuid, ${client.escapeLiteral(p.claim.key)}, ` +
-              `${client.escapeLiteral(p.claim.fingerprint)}, ${Math.trunc(replies[i]!.status)}, ` +
-              `${client.escapeLiteral(JSON.stringify(replies[i]!.body ?? null))}::jsonb)`,
-          )
-          .join(', ');
-        await client.query(
-          `insert into idempotency_keys (api_key_id, key, fingerprint, status, response) values ${values}; commit`,
-        );
+      if (writers.length > 0) {
+        const replies = await this.writeAndCommit(client, writers);
         writers.forEach((p, i) => outcomes.set(p, { reply: { ...replies[i]!, replayed: false } }));
       } else {
         await client.query('commit');

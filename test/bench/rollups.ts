@@ -8,7 +8,8 @@ import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
 import { computeRollups, rollupFiles } from '../../src/warehouse/rollups.ts';
 import { startServe } from '../helpers/cli.ts';
-import { EXPORTED_TABLES, copyToDuckDB, duck } from '../warehouse/rollupFixture.ts';
+import { EXPORTED_TABLES } from '../../src/warehouse/types.ts';
+import { copyToDuckDB, duck } from '../warehouse/rollupFixture.ts';
 import { withScratchDatabase } from './scratch.ts';
 
 /**

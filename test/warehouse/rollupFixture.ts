@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Pool } from '../../src/db/pool.ts';
 import { jsonValue, type JsonRow } from '../../src/warehouse/rollupReads.ts';
+import { EXPORTED_TABLES } from '../../src/warehouse/types.ts';
 
 /**
  * Feedback data for the rollup tests, generated in Postgres with the awkward cases the issue names: equal
@@ -188,16 +189,6 @@ function duckType(dataType: string, udt: string): string | null {
       throw new Error(`unexpected column type ${dataType}`);
   }
 }
-
-export const EXPORTED_TABLES = [
-  'votes',
-  'interview_sessions',
-  'interview_feedbacks',
-  'expert_profiles',
-  'expert_feedback',
-  'expert_faq_candidates',
-  'faq_entries',
-] as const;
 
 /**
  * Copies the feedback tables from Postgres into DuckDB tables of the same names and columns, through

@@ -1,4 +1,5 @@
 import { isDatabaseUnavailable } from '../../db/sqlstate.ts';
+import { GroupQueue } from '../../db/groupQueue.ts';
 import type { Pool } from '../../db/pool.ts';
 import type { IdempotencyClaim, Reply } from '../../http/idempotency.ts';
 import { IdempotentGroupWriter } from '../../http/idempotentGroup.ts';
@@ -18,20 +19,18 @@ interface Pending {
  * every vote is inserted at once, alone, with no added latency.
  */
 export class VoteWriter {
-  private queue: Pending[] = [];
-  private inFlight = 0;
+  private readonly plain: GroupQueue<Pending>;
   private readonly idempotent: IdempotentGroupWriter<VoteRow>;
 
   constructor(
     private readonly pool: Pool,
-    private readonly maxInFlight = 2,
-    private readonly maxBatch = 500,
+    maxInFlight = 2,
   ) {
-    this.idempotent = new IdempotentGroupWriter(
-      pool,
-      async (client, rows) => (await insertVotes(client, rows)).map((created) => ({ status: 201, body: created })),
-      { writeAndCommit: insertVotesAndReplies },
-    );
+    this.plain = new GroupQueue((batch) => this.flush(batch), maxInFlight, 500);
+    this.idempotent = new IdempotentGroupWriter(pool, insertVotesAndReplies, async (client, row) => ({
+      status: 201,
+      body: await insertVote(client, row),
+    }));
   }
 
   /** A vote under an Idempotency-Key: grouped the same way, with the key claimed in the group's transaction. */
@@ -40,21 +39,7 @@ export class VoteWriter {
   }
 
   write(row: VoteRow): Promise<VoteCreated> {
-    return new Promise<VoteCreated>((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      this.inFlight++;
-      void this.flush(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
+    return new Promise<VoteCreated>((resolve, reject) => this.plain.push({ row, resolve, reject }));
   }
 
   private async flush(batch: Pending[]): Promise<void> {
