@@ -30,6 +30,9 @@ export async function migrate(
     count: count ?? (direction === 'up' ? Infinity : 1),
     singleTransaction: false,
     checkOrder: true,
+    // 'fail' (the library's default) makes the second of two servers starting at once exit with "Another migration
+    // is already running"; waiting for the lock lets it find nothing left to do, as issue 2 asks.
+    advisoryLockMode: 'wait',
     verbose: false,
     log: (message: string) => logger.debug({ migration: message }, 'migrate'),
     logger: {

@@ -20,12 +20,20 @@ import type { ExportMode, TableResult } from './types.ts';
  *   source_database     VARCHAR      `name/oid` of the source database
  *   reason              VARCHAR      why the export was full (null when incremental)
  *   lag_seconds         DOUBLE       age of the oldest open write transaction at snapshot time
+ *   snapshot            VARCHAR      the Postgres snapshot read (`xmin:xmax:xip,...`): the next export reads the rows
+ *                                    at or after the watermark that this snapshot could not see
  */
 const CREATE = `create table if not exists export_runs (
   run_id BIGINT not null, started_at TIMESTAMPTZ not null, finished_at TIMESTAMPTZ, as_of TIMESTAMPTZ not null,
   mode VARCHAR not null, rows_changed BIGINT not null, rows_deleted BIGINT not null, tables JSON not null,
   watermark UBIGINT not null, previous_watermark UBIGINT, system_identifier VARCHAR, source_database VARCHAR,
-  reason VARCHAR, lag_seconds DOUBLE)`;
+  reason VARCHAR, lag_seconds DOUBLE, snapshot VARCHAR)`;
+
+/** Creates export_runs, or brings one written by an earlier version up to date (columns are only ever appended). */
+async function ensureExportRuns(conn: DuckDBConnection): Promise<void> {
+  await conn.run(CREATE);
+  await conn.run('alter table export_runs add column if not exists snapshot VARCHAR');
+}
 
 export interface ExportRunRow {
   readonly runId: number;
@@ -34,6 +42,7 @@ export interface ExportRunRow {
   readonly mode: ExportMode;
   readonly tables: readonly (TableResult & { columns: string })[];
   readonly watermark: string;
+  readonly snapshot: string;
   readonly previousWatermark: string | null;
   readonly systemIdentifier: string | null;
   readonly sourceDatabase: string;
@@ -45,6 +54,8 @@ export interface ExportRunRow {
 export interface WarehouseState {
   readonly runId: number;
   readonly watermark: string;
+  /** The previous export's Postgres snapshot; null when written by a version that did not record it. */
+  readonly snapshot: string | null;
   readonly systemIdentifier: string | null;
   readonly sourceDatabase: string | null;
   /** table -> columns fingerprint of the table as exported. */
@@ -59,8 +70,13 @@ export async function readWarehouseState(conn: DuckDBConnection): Promise<Wareho
     `select count(*)::int as n from duckdb_tables() where schema_name = 'main' and table_name = 'export_runs'`,
   );
   if (Number(exists.getRowObjects()[0]?.n ?? 0) === 0) return null;
+  const hasSnapshot = await conn.runAndReadAll(
+    `select count(*)::int as n from duckdb_columns() where table_name = 'export_runs' and column_name = 'snapshot'`,
+  );
+  const snapshotColumn = Number(hasSnapshot.getRowObjects()[0]?.n ?? 0) > 0 ? 'snapshot' : 'null::varchar';
   const reader = await conn.runAndReadAll(
-    `select run_id::varchar as run_id, watermark::varchar as watermark, system_identifier, source_database,
+    `select run_id::varchar as run_id, watermark::varchar as watermark, ${snapshotColumn} as snapshot,
+            system_identifier, source_database,
             tables::varchar as tables
        from export_runs where finished_at is not null order by finished_at desc, run_id desc limit 1`,
   );
@@ -70,6 +86,7 @@ export async function readWarehouseState(conn: DuckDBConnection): Promise<Wareho
   return {
     runId: Number(row.run_id),
     watermark: String(row.watermark),
+    snapshot: (row.snapshot as string | null) ?? null,
     systemIdentifier: (row.system_identifier as string | null) ?? null,
     sourceDatabase: (row.source_database as string | null) ?? null,
     tableColumns: new Map(
@@ -80,14 +97,14 @@ export async function readWarehouseState(conn: DuckDBConnection): Promise<Wareho
 
 /** The next run id when the caller has none (a direct call outside the job runner). */
 export async function nextLocalRunId(conn: DuckDBConnection): Promise<number> {
-  await conn.run(CREATE);
+  await ensureExportRuns(conn);
   const reader = await conn.runAndReadAll(`select coalesce(max(run_id), 0)::varchar as id from export_runs`);
   return Number(reader.getRowObjects()[0]!.id) + 1;
 }
 
 /** Carries the history of a previous warehouse into a fresh (full) snapshot; best effort when columns differ. */
 export async function copyHistory(conn: DuckDBConnection, previousFile: string): Promise<boolean> {
-  await conn.run(CREATE);
+  await ensureExportRuns(conn);
   const escaped = previousFile.replace(/'/g, "''");
   await conn.run(`attach '${escaped}' as previous (read_only)`);
   try {
@@ -102,7 +119,7 @@ export async function copyHistory(conn: DuckDBConnection, previousFile: string):
 
 /** Records this run in the snapshot being built (finished_at is set by finishExportRun, after the rollups). */
 export async function insertExportRun(conn: DuckDBConnection, run: ExportRunRow): Promise<void> {
-  await conn.run(CREATE);
+  await ensureExportRuns(conn);
   const tables = Object.fromEntries(
     run.tables.map((t) => [
       t.table,
@@ -112,7 +129,7 @@ export async function insertExportRun(conn: DuckDBConnection, run: ExportRunRow)
   await conn.run(
     `insert into export_runs values ($run_id::BIGINT, $started_at::TIMESTAMPTZ, null, $as_of::TIMESTAMPTZ, $mode,
        $rows_changed::BIGINT, $rows_deleted::BIGINT, $tables::JSON, $watermark::UBIGINT, $previous::UBIGINT,
-       $system_identifier, $source_database, $reason, $lag::DOUBLE)`,
+       $system_identifier, $source_database, $reason, $lag::DOUBLE, $snapshot)`,
     {
       run_id: String(run.runId),
       started_at: iso(run.startedAt),
@@ -127,6 +144,7 @@ export async function insertExportRun(conn: DuckDBConnection, run: ExportRunRow)
       source_database: run.sourceDatabase,
       reason: run.reason,
       lag: run.lagSeconds === null ? null : String(run.lagSeconds),
+      snapshot: run.snapshot,
     },
   );
 }

@@ -194,6 +194,7 @@ export async function runExport(
       mode: phase.mode,
       tables: results,
       watermark: phase.snapshot.xmin,
+      snapshot: phase.snapshot.snapshot,
       previousWatermark: phase.mode === 'full' ? null : state!.watermark,
       systemIdentifier,
       sourceDatabase: phase.snapshot.database,

@@ -78,7 +78,7 @@ export async function copyTable(
     progress('rows')?.(rows);
     return { mode: 'full', copied: rows };
   }
-  const changes = await changesSince(client, plan, state.watermark);
+  const changes = await changesSince(client, plan, state);
   let stage: string | null = null;
   let gone: string | null = null;
   if (changes.rows) {
@@ -86,7 +86,7 @@ export async function copyTable(
     await conn.run(`create or replace temp table ${stage} as select * from ${ident(plan.table)} limit 0`);
     const { rows, duckRows } = await copyIntoDuckDB({
       client,
-      copySql: rowsCopySql(plan, state.watermark),
+      copySql: rowsCopySql(plan, state),
       duck: conn,
       fields: fieldsOf(plan),
       statement: loadStatement(plan, stage),
@@ -103,7 +103,7 @@ export async function copyTable(
     await conn.run(`create or replace temp table ${gone} (id ${pk.duckType})`);
     await copyIntoDuckDB({
       client,
-      copySql: deletesCopySql(plan, state.watermark),
+      copySql: deletesCopySql(plan, state),
       duck: conn,
       fields: ['row_id'],
       statement: (source) => `insert into ${gone} select ${pk.duckExpr(ident('row_id'))} from ${source}`,
