@@ -52,6 +52,7 @@ export async function buildServices(config: Config, database: Database, logger: 
       definitions: jobDefinitions(config),
       advisoryLock: !database.embedded,
     }),
+    copyIn: !database.embedded,
     readinessChecks: [{ name: 'warehouse', check: () => warehouse.check() }],
   };
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Context } from 'koa';
 import { problems } from './problem.ts';
 
@@ -7,21 +8,21 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Deeper JSON is refused: recursive code (validation, JSON.stringify) must never overflow the stack on input. */
 export const MAX_JSON_DEPTH = 64;
 
-/** The deepest nesting of arrays and objects in a JSON text, counted without parsing (strings are skipped). */
-export function jsonDepth(raw: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \\ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) max = Math.max(max, ++depth);
-    else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+/**
+ * Whether a parsed JSON value nests arrays and objects deeper than `limit`. Walks the parsed value with an explicit
+ * stack (no recursion, so no overflow of its own), visiting each array and object once: a 1,000-item batch is a few
+ * thousand nodes, where scanning its text would be half a million characters.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > limit) return true;
+    const children = Array.isArray(node) ? node : Object.values(node as Record<string, unknown>);
+    for (const child of children) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
   }
-  return max;
+  return false;
 }
 
 /** What a JSON request carried: the parsed value and the raw text (the idempotency fingerprint hashes it). */
@@ -53,12 +54,11 @@ export async function readJsonBody(ctx: Context, limit = MAX_BODY_BYTES): Promis
     }
     chunks.push(chunk);
   }
-  let raw: string;
-  try {
-    raw = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, size));
-  } catch {
-    throw problems.malformedJson('The body is not valid UTF-8.');
-  }
+  const bytes = Buffer.concat(chunks, size);
+  // isUtf8 (native, simdutf) then toString: the same strictness as a fatal TextDecoder, at a fraction of the cost.
+  if (!isUtf8(bytes)) throw problems.malformedJson('The body is not valid UTF-8.');
+  const decoded = bytes.toString('utf8');
+  const raw = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded; // a byte order mark, as TextDecoder drops it
   if (raw.trim() === '') throw problems.malformedJson('The body is empty; send a JSON object.');
   let value: unknown;
   try {
@@ -66,7 +66,7 @@ export async function readJsonBody(ctx: Context, limit = MAX_BODY_BYTES): Promis
   } catch (error) {
     throw problems.malformedJson(`The body is not valid JSON: ${(error as Error).message}`);
   }
-  if (jsonDepth(raw) > MAX_JSON_DEPTH) {
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
     throw problems.validation([{ path: '/', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]);
   }
   return { value, raw };

@@ -23,5 +23,10 @@ export interface Services {
   /** Runs and records jobs (export, prune-idempotency); jobs/runner.ts. */
   readonly jobs: JobRunner;
   /** Extra readiness checks (the warehouse adds one); each resolves or throws. */
+  /**
+   * Whether the database takes `COPY FROM STDIN` (false on embedded PGlite behind pglite-socket, whose wire protocol
+   * has no COPY IN): large vote batches use it when it does.
+   */
+  readonly copyIn: boolean;
   readonly readinessChecks: ReadonlyArray<{ name: string; check: () => Promise<void> }>;
 }

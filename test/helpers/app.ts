@@ -31,7 +31,7 @@ export interface RequestOptions {
   readonly key?: string;
   readonly body?: unknown;
   /** Sent as is (for malformed JSON). */
-  readonly rawBody?: string;
+  readonly rawBody?: string | Uint8Array;
   readonly headers?: Record<string, string>;
 }
 
@@ -74,6 +74,7 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
       definitions: jobDefinitions(config),
       advisoryLock: db.real,
     }),
+    copyIn: db.real,
     readinessChecks: [{ name: 'warehouse', check: () => warehouse.check() }],
   };
   const app = createApp(services, allRoutes(), [dashboards()]);
@@ -91,8 +92,9 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     async request(method, requestPath, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
       if (options.key) headers.authorization = `Bearer ${options.key}`;
-      let body: string | undefined;
-      if (options.rawBody !== undefined) body = options.rawBody;
+      let body: string | Uint8Array<ArrayBuffer> | undefined;
+      if (options.rawBody !== undefined)
+        body = typeof options.rawBody === 'string' ? options.rawBody : new Uint8Array(options.rawBody);
       else if (options.body !== undefined) body = JSON.stringify(options.body);
       if (body !== undefined) headers['content-type'] ??= 'application/json';
       const res = await fetch(url + requestPath, { method, headers, body });

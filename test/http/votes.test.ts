@@ -117,6 +117,38 @@ describe('POST /api/v1/votes', () => {
     expect(res.json.type).toMatch(/malformed-json/);
   });
 
+  it('answers 400 for a body that is not UTF-8, and accepts one that starts with a byte order mark', async () => {
+    const json = Buffer.from('{"conversation_id":"utf8","vote":"up","comment":"caf\u00e9"}', 'utf8');
+    const latin1 = Buffer.from(json.toString('utf8'), 'latin1');
+    const bad = await app.request('POST', '/api/v1/votes', { key: ingest, rawBody: latin1 });
+    expect(bad.status).toBe(400);
+    expect(bad.json.detail).toMatch(/UTF-8/);
+    const bom = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      rawBody: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json]),
+    });
+    expect(bom.status).toBe(201);
+  });
+
+  it('stores a lone surrogate in text as U+FFFD, and refuses one in metadata (jsonb cannot hold it) with 422', async () => {
+    const text = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      rawBody: '{"conversation_id":"surrogate","vote":"up","comment":"half \\ud800 a pair"}',
+    });
+    expect(text.status).toBe(201);
+    const { rows } = await app.db.pool.query(`select comment from votes where conversation_id = 'surrogate'`);
+    expect(rows[0].comment).toBe('half \ufffd a pair');
+    const meta = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      rawBody: '{"conversation_id":"surrogate-meta","vote":"up","metadata":{"x":"\\ud800"}}',
+    });
+    expect(meta.status).toBe(422);
+    const none = await app.db.pool.query(
+      `select count(*)::int as n from votes where conversation_id = 'surrogate-meta'`,
+    );
+    expect(none.rows[0].n).toBe(0);
+  });
+
   it('answers 422, not a crash, for JSON nested deeper than 64 levels', async () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     const res = await app.request('POST', '/api/v1/votes', {

@@ -1,3 +1,6 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Counter } from 'prom-client';
 import type { PoolClient } from '../../db/pool.ts';
 import type { IdempotencyClaim, Reply } from '../../http/idempotency.ts';
@@ -134,6 +137,52 @@ export async function insertVotes(db: Db, rows: readonly VoteRow[]): Promise<Vot
       vote: r.vote,
       created_at: r.created_at.toISOString(),
     }));
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_SPECIAL_ALL = /[\\\n\r\t]/g;
+const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** One value in COPY's text format: backslash escapes for the characters it gives meaning to; `\N` is NULL. */
+function copyField(value: string | null): string {
+  if (value === null) return '\\N';
+  return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : value;
+}
+
+const COPY_VOTES = `copy votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
+  from stdin`;
+
+/**
+ * Many votes through `COPY FROM STDIN`, in the caller's transaction; returns their ids in input order. For large
+ * batches, where COPY costs Postgres about a quarter less than the multi-row insert (measured with 1,000-vote
+ * batches). COPY has no RETURNING: the ids are read back by the transaction's own `txid` stamp (an index), in id
+ * order, which is input order because one session's identity values only grow. So the transaction must not have
+ * inserted votes before; the count is checked.
+ */
+export async function copyVotes(client: PoolClient, rows: readonly VoteRow[]): Promise<number[]> {
+  if (rows.length === 0) return [];
+  let text = '';
+  for (const r of rows) {
+    text +=
+      `${copyField(r.conversation_id)}\t${r.vote}\t${copyField(r.query)}\t${copyField(r.response)}\t` +
+      `${copyField(textArrayLiteral(r.reasons))}\t${copyField(r.comment)}\t` +
+      `${copyField(textArrayLiteral(r.expert_ids))}\t${copyField(r.email_hash)}\t${copyField(r.metadata)}\n`;
+  }
+  const stream = client.query(copyFrom(COPY_VOTES));
+  // Buffer.from writes a lone surrogate as U+FFFD, as the parameterised single-row path stores it.
+  await pipeline(Readable.from([Buffer.from(text, 'utf8')]), stream);
+  // One text value rather than a row per vote: the client parses one DataRow instead of a thousand.
+  const { rows: out } = await client.query<{ ids: string | null }>(
+    `select string_agg(id::text, ',' order by id) as ids from votes where txid = pg_current_xact_id()`,
+  );
+  const ids = (out[0]?.ids ?? '')
+    .split(',')
+    .filter((id) => id !== '')
+    .map(Number);
+  if (ids.length !== rows.length) {
+    throw new Error(`copyVotes: the transaction holds ${ids.length} votes after copying ${rows.length}`);
+  }
+  return ids;
 }
 
 interface VoteDbRow {

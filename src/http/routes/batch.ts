@@ -27,7 +27,7 @@ export const batchRoutes = defineRoutes({
     });
     return write(async (db) => ({
       status: 201,
-      body: { items: await writeBatch(db, batch, services.config.faqAutoApproveTrust) },
+      body: { items: await writeBatch(db, batch, services.config.faqAutoApproveTrust, services.copyIn) },
     }));
   },
 });
