@@ -161,6 +161,26 @@ describe('Idempotency-Key', () => {
     expect(rows[0].n).toBe(10);
   });
 
+  it('a keyed request the database refuses fails alone, served together with others', async () => {
+    const send = (i: number, metadata: string) =>
+      app.request('POST', '/api/v1/votes', {
+        key: ingest,
+        rawBody: `{"conversation_id":"idem-bad-${i}","vote":"up","metadata":${metadata}}`,
+        headers: { 'Idempotency-Key': `bad-group-${i}` },
+      });
+    // jsonb refuses an escaped lone surrogate: that vote's statement fails, and with it its group's transaction.
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => send(i, i === 5 ? '{"x":"\\ud800"}' : `{"i":${i}}`)),
+    );
+    expect(results.map((r) => r.status)).toEqual(results.map((_, i) => (i === 5 ? 422 : 201)));
+    const { rows } = await app.db.pool.query(
+      "select count(*)::int as n from votes where conversation_id like 'idem-bad-%'",
+    );
+    expect(rows[0].n).toBe(11);
+    // The refused key stored nothing: it can be used again.
+    expect((await send(5, '{}')).status).toBe(201);
+  });
+
   it('stores nothing for a refused request, so the key can be used again', async () => {
     const headers = { 'Idempotency-Key': 'after-422' };
     expect(

@@ -3,7 +3,6 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Counter } from 'prom-client';
 import type { PoolClient } from '../../db/pool.ts';
-import type { IdempotencyClaim, Reply } from '../../http/idempotency.ts';
 import type { Db } from '../../http/route.ts';
 import { problems } from '../../http/problem.ts';
 import { pseudonymiseEmail } from '../../privacy/pseudonym.ts';
@@ -222,60 +221,4 @@ export async function conversationVotes(
 export async function eraseConversation(db: Db, conversationId: string): Promise<number> {
   const { rowCount } = await db.query('delete from votes where conversation_id = $1::text', [conversationId]);
   return rowCount ?? 0;
-}
-
-/**
- * Group commit under Idempotency-Keys in one round trip: inserts the votes, stores each reply under its claim and
- * commits, as one simple-query batch (so COMMIT travels with it). Values are escaped by the driver (escapeLiteral);
- * nothing from input becomes an identifier. The reply a client gets is read back from the stored jsonb, so the first
- * answer and every replay are byte-for-byte the same. Ids follow the VALUES order (an identity column numbers rows as
- * they are inserted), which is how replies are matched to claims.
- */
-export async function insertVotesAndReplies(
-  client: PoolClient,
-  items: readonly { claim: IdempotencyClaim; row: VoteRow }[],
-): Promise<Reply[]> {
-  const lit = (v: string | null) => (v === null ? 'null' : client.escapeLiteral(v));
-  const votes = items
-    .map(({ row: r }) =>
-      [
-        lit(r.conversation_id),
-        lit(r.vote),
-        lit(r.query),
-        lit(r.response),
-        `${lit(textArrayLiteral(r.reasons))}::text[]`,
-        lit(r.comment),
-        `${lit(textArrayLiteral(r.expert_ids))}::text[]`,
-        lit(r.email_hash),
-        `${lit(r.metadata)}::jsonb`,
-      ].join(', '),
-    )
-    .map((v) => `(${v})`)
-    .join(', ');
-  const claims = items
-    .map(({ claim }, i) => `(${i + 1}, ${lit(claim.apiKeyId)}::uuid, ${lit(claim.key)}, ${lit(claim.fingerprint)})`)
-    .join(', ');
-  const results = (await client.query(
-    `with v as (
-       insert into votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
-       values ${votes}
-       returning id, conversation_id, vote, created_at
-     ), r as (
-       select v.*, row_number() over (order by v.id) as n from v
-     ), k as (
-       insert into idempotency_keys (api_key_id, key, fingerprint, status, response)
-       select c.api_key_id, c.key, c.fingerprint, 201,
-              jsonb_build_object('id', r.id, 'conversation_id', r.conversation_id, 'vote', r.vote,
-                                 'created_at', to_char(r.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-         from r join (values ${claims}) as c(n, api_key_id, key, fingerprint) on c.n = r.n
-       returning key, api_key_id, response
-     )
-     select c.n, k.response from k join (values ${claims}) as c(n, api_key_id, key, fingerprint)
-       on c.api_key_id = k.api_key_id and c.key = k.key
-      order by c.n;
-     commit`,
-  )) as unknown as { rows: { n: number; response: unknown }[] }[];
-  const rows = results[0]!.rows;
-  if (rows.length !== items.length) throw new Error(`stored ${rows.length} replies for ${items.length} votes`);
-  return rows.map((r) => ({ status: 201, body: r.response }));
 }

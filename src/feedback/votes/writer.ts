@@ -3,7 +3,8 @@ import { GroupQueue } from '../../db/groupQueue.ts';
 import type { Pool } from '../../db/pool.ts';
 import type { IdempotencyClaim, Reply } from '../../http/idempotency.ts';
 import { IdempotentGroupWriter } from '../../http/idempotentGroup.ts';
-import { insertVote, insertVotes, insertVotesAndReplies, type VoteCreated, type VoteRow } from './service.ts';
+import { claimAndInsertVotes } from './claimedInsert.ts';
+import { insertVote, insertVotes, type VoteCreated, type VoteRow } from './service.ts';
 
 interface Pending {
   readonly row: VoteRow;
@@ -27,7 +28,7 @@ export class VoteWriter {
     maxInFlight = 2,
   ) {
     this.plain = new GroupQueue((batch) => this.flush(batch), maxInFlight, 500);
-    this.idempotent = new IdempotentGroupWriter(pool, insertVotesAndReplies, async (client, row) => ({
+    this.idempotent = new IdempotentGroupWriter(pool, claimAndInsertVotes, async (client, row) => ({
       status: 201,
       body: await insertVote(client, row),
     }));
