@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './log.ts';
 import { serve } from './server.ts';
 import { warehouseCommands } from './warehouse/cli.ts';
 import { demoCommands } from './demo.ts';
+import { queryCommands } from './warehouse/queryCli.ts';
 
 /** Runs fn with an open, migrated database, and always closes it. */
 async function withDatabase<T>(
@@ -38,6 +39,7 @@ export function registerCommands(registrar: CommandRegistrar): void {
 }
 registerCommands(warehouseCommands);
 registerCommands(demoCommands);
+registerCommands(queryCommands);
 
 export function buildProgram(): Command {
   let config: Config | undefined;

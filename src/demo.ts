@@ -227,6 +227,7 @@ export const demoCommands: CommandRegistrar = (program: Command, { config, logge
           await database.pool.query('update api_keys set revoked_at = now() where id = $1::uuid', [apiKey.id]);
           await services.jobs?.close?.();
           await services.warehouse?.close?.();
+          await services.sandbox?.close?.();
         }
       } finally {
         await database.close();

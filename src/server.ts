@@ -13,6 +13,7 @@ import type { Logger } from './log.ts';
 import { loadPiiSecret } from './privacy/secret.ts';
 import { VoteWriter } from './feedback/votes/writer.ts';
 import { WarehouseReader } from './warehouse/reader.ts';
+import { QuerySandbox } from './warehouse/sandbox.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { jobDefinitions } from '../jobs/index.ts';
 import { startScheduler } from '../jobs/scheduler.ts';
@@ -45,6 +46,7 @@ export async function buildServices(config: Config, database: Database, logger: 
     piiSecret: await loadPiiSecret(config),
     voteWriter: new VoteWriter(database.pool),
     warehouse,
+    sandbox: new QuerySandbox(config.warehouseDir),
     jobs: new JobRunner({
       pool: database.pool,
       config,
@@ -100,6 +102,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
         clearInterval(idleSweep);
         await services.jobs.close();
         await services.warehouse.close();
+        await services.sandbox.close();
         await database.close();
         logger.info('stopped');
       })();

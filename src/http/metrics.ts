@@ -7,6 +7,7 @@ export interface Metrics {
   readonly httpRequests: client.Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: client.Histogram<'method' | 'route' | 'status'>;
   readonly piiRedactions: client.Counter<'kind'>;
+  readonly queries: client.Counter<'outcome'>;
 }
 
 export function createMetrics(pool: Pool, options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -32,6 +33,12 @@ export function createMetrics(pool: Pool, options: { defaultMetrics?: boolean } 
     labelNames: ['kind'] as const,
     registers: [registry],
   });
+  const queries = new client.Counter({
+    name: 'fw_queries_total',
+    help: 'Queries sent to POST /api/v1/query, by outcome (ok, refused, error, timeout, busy, not_exported).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   const poolGauge = (name: string, help: string, read: () => number) =>
     new client.Gauge({
       name,
@@ -44,5 +51,5 @@ export function createMetrics(pool: Pool, options: { defaultMetrics?: boolean } 
   poolGauge('fw_pg_pool_connections', 'Postgres connections open in the pool.', () => pool.totalCount);
   poolGauge('fw_pg_pool_idle', 'Postgres connections idle in the pool.', () => pool.idleCount);
   poolGauge('fw_pg_pool_waiting', 'Requests waiting for a Postgres connection.', () => pool.waitingCount);
-  return { registry, httpRequests, httpDuration, piiRedactions };
+  return { registry, httpRequests, httpDuration, piiRedactions, queries };
 }

@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import type { RouteDef } from './route.ts';
+import type { RouteDef, RouteResponse } from './route.ts';
 
 const PROBLEM = {
   type: 'object',
@@ -58,13 +58,31 @@ function parameters(route: RouteDef): unknown[] {
       name: 'Idempotency-Key',
       in: 'header',
       required: false,
-      description:
-        'Same key, same API key, same path and body within 24 h replays the stored reply and writes nothing; ' +
-        'a different body is 422; while the first request runs, 409.',
+      description: route.writesNothing
+        ? 'Accepted (1 to 255 characters) but not stored: this request writes nothing, so a repeat simply runs again.'
+        : 'Same key, same API key, same path and body within 24 h replays the stored reply and writes nothing; ' +
+          'a different body is 422; while the first request runs, 409.',
       schema: { type: 'string', minLength: 1, maxLength: 255 },
     });
   }
   return out;
+}
+
+const PROBLEM_CONTENT = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+
+function response(r: RouteResponse): Record<string, unknown> {
+  const content: Record<string, unknown> = {};
+  if (r.schema) content['application/json'] = { schema: plain(r.schema) };
+  for (const [type, schema] of Object.entries(r.content ?? {})) content[type] = { schema: plain(schema) };
+  if (r.problem) Object.assign(content, PROBLEM_CONTENT);
+  const headers = Object.fromEntries(
+    Object.entries(r.headers ?? {}).map(([name, h]) => [name, { description: h.description, schema: plain(h.schema) }]),
+  );
+  return {
+    description: r.description,
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    ...(Object.keys(content).length > 0 ? { content } : {}),
+  };
 }
 
 /** The OpenAPI 3.1 document, generated from the same route definitions and schemas ajv validates with. */
@@ -72,20 +90,13 @@ export function openApiDocument(routes: readonly RouteDef[], version: string): R
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const responses: Record<string, unknown> = {};
-    for (const [status, r] of Object.entries(route.responses)) {
-      responses[status] = r.schema
-        ? { description: r.description, content: { 'application/json': { schema: plain(r.schema) } } }
-        : { description: r.description };
-    }
+    for (const [status, r] of Object.entries(route.responses)) responses[status] = response(r);
     const errorStatuses = Object.keys(ERROR_RESPONSES)
       .map(Number)
       .filter((s) => route.scope !== null || (s !== 401 && s !== 403))
       .filter((s) => route.body !== undefined || (s !== 413 && s !== 400 && s !== 422));
     for (const status of errorStatuses) {
-      responses[String(status)] ??= {
-        description: ERROR_RESPONSES[status],
-        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-      };
+      responses[String(status)] ??= { description: ERROR_RESPONSES[status], content: PROBLEM_CONTENT };
     }
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = {

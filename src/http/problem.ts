@@ -78,6 +78,30 @@ export const problems = {
     new HttpProblem(422, 'validation-error', 'Validation failed', detail, { errors }),
   unprocessable: (detail: string, errors?: readonly FieldError[]) =>
     new HttpProblem(422, 'unprocessable', 'Unprocessable request', detail, { errors }),
+  /** The query endpoint (src/http/routes/query.ts): what the SQL asked for is not allowed; errors names /sql. */
+  queryRefused: (detail: string) =>
+    new HttpProblem(422, 'query-refused', 'Query refused', detail, { errors: [{ path: '/sql', message: detail }] }),
+  /** DuckDB could not run the SQL (syntax, unknown table, failed cast, out of memory); detail is DuckDB's message. */
+  queryError: (detail: string) =>
+    new HttpProblem(422, 'query-error', 'Query failed', detail, { errors: [{ path: '/sql', message: detail }] }),
+  /**
+   * 422 rather than 408: 408 means the client was too slow to send its request, and clients retry it on their own,
+   * which would run the same slow query again. The request was understood and cannot succeed as it is.
+   */
+  queryTimeout: (detail: string, timeoutMs: number) =>
+    new HttpProblem(422, 'query-timeout', 'Query timed out', detail, {
+      errors: [{ path: '/sql', message: detail }],
+      extra: { timeout_ms: timeoutMs },
+    }),
+  tooManyQueries: (detail: string) =>
+    new HttpProblem(429, 'too-many-queries', 'Too many queries', detail, { headers: { 'Retry-After': '1' } }),
+  /**
+   * 409, not 503: the service is healthy (readyz says so) and retrying will not help until somebody runs an export,
+   * which is what the detail says to do (RFC 9110 section 15.5.10: a conflict with the state of the resource that the
+   * user can resolve).
+   */
+  warehouseNotExported: (detail: string) =>
+    new HttpProblem(409, 'warehouse-not-exported', 'Warehouse not exported', detail),
   unavailable: (detail: string, cause?: unknown) =>
     new HttpProblem(503, 'unavailable', 'Service unavailable', detail, { headers: { 'Retry-After': '5' }, cause }),
 } as const;
@@ -91,10 +115,40 @@ export const PROBLEM_TYPES: readonly { slug: string; status: number; title: stri
   { slug: 'not-found', status: 404, title: 'Not found', when: 'the route or the id does not exist' },
   { slug: 'method-not-allowed', status: 405, title: 'Method not allowed', when: 'the route exists with other methods' },
   { slug: 'conflict', status: 409, title: 'Conflict', when: 'a unique rule, or an idempotent request still running' },
+  {
+    slug: 'warehouse-not-exported',
+    status: 409,
+    title: 'Warehouse not exported',
+    when: 'a query before the first export; run an export first',
+  },
   { slug: 'payload-too-large', status: 413, title: 'Payload too large', when: 'the body is over 1 MB' },
   { slug: 'unsupported-media-type', status: 415, title: 'Unsupported media type', when: 'the body is not JSON' },
   { slug: 'validation-error', status: 422, title: 'Validation failed', when: 'the body breaks the schema; see errors' },
   { slug: 'unprocessable', status: 422, title: 'Unprocessable request', when: 'valid JSON the rules refuse' },
+  {
+    slug: 'query-refused',
+    status: 422,
+    title: 'Query refused',
+    when: 'the SQL is not one SELECT, or reads files, the network, extensions or settings',
+  },
+  {
+    slug: 'query-error',
+    status: 422,
+    title: 'Query failed',
+    when: "DuckDB could not run the SQL; detail is DuckDB's message",
+  },
+  {
+    slug: 'query-timeout',
+    status: 422,
+    title: 'Query timed out',
+    when: 'the query ran past QUERY_TIMEOUT_MS and was interrupted',
+  },
+  {
+    slug: 'too-many-queries',
+    status: 429,
+    title: 'Too many queries',
+    when: 'the query slots are all busy; retry after Retry-After',
+  },
   { slug: 'internal', status: 500, title: 'Internal server error', when: 'a bug on our side; logged with request id' },
   { slug: 'unavailable', status: 503, title: 'Service unavailable', when: 'the database is unreachable; retry' },
 ];

@@ -34,6 +34,18 @@ export interface HandlerInput {
   write(fn: (db: Db) => Promise<Reply>, options?: WriteOptions): Promise<Reply>;
 }
 
+/** One documented answer of a route (the OpenAPI document's `responses`). */
+export interface RouteResponse {
+  readonly description: string;
+  /** The application/json body. */
+  readonly schema?: TSchema;
+  /** Other media types of the same answer (the query endpoint's text/csv). */
+  readonly content?: Readonly<Record<string, TSchema>>;
+  readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: TSchema }>>;
+  /** The answer is RFC 9457 problem+json. */
+  readonly problem?: boolean;
+}
+
 /**
  * One API operation: the single source for routing, auth, validation and the OpenAPI document, so the docs cannot
  * drift from the code (STYLE.md "Errors and HTTP").
@@ -51,7 +63,12 @@ export interface RouteDef {
   readonly params?: TSchema;
   readonly query?: TSchema;
   readonly body?: TSchema;
-  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: TSchema }>>;
+  readonly responses: Readonly<Record<number, RouteResponse>>;
+  /**
+   * A POST that writes nothing but its audit (the query endpoint): an Idempotency-Key is checked like everywhere
+   * but not stored, and a repeat runs again on the current snapshot instead of replaying an older answer.
+   */
+  readonly writesNothing?: boolean;
   handle(input: HandlerInput): Promise<Reply>;
 }
 

@@ -31,16 +31,26 @@ function fileKey(stat: { ino: number | bigint; dev: number | bigint; size: numbe
 export class WarehouseReader {
   readonly #file: string;
   readonly #options: Record<string, string>;
+  readonly #onOpen: ((instance: DuckDBInstance) => Promise<void>) | undefined;
   #current: OpenSnapshot | null = null;
   #opening: Promise<OpenSnapshot> | null = null;
   #openingKey: string | null = null;
   #closed = false;
   #sequence = 0;
 
-  /** `options` are extra DuckDB settings for the read-only instance (e.g. memory_limit, threads). */
-  constructor(warehouseDir: string, options: Record<string, string> = {}) {
+  /**
+   * `options` are extra DuckDB settings for the read-only instance (e.g. memory_limit, threads). `onOpen` runs once on
+   * each newly opened instance before any call uses it, for settings that can only be changed with SET (the query
+   * sandbox sets TimeZone there, then locks the configuration); when it throws, the instance is closed.
+   */
+  constructor(
+    warehouseDir: string,
+    options: Record<string, string> = {},
+    onOpen?: (instance: DuckDBInstance) => Promise<void>,
+  ) {
     this.#file = publishedPath(warehouseDir);
     this.#options = options;
+    this.#onOpen = onOpen;
   }
 
   /** The published file's path. */
@@ -133,6 +143,14 @@ export class WarehouseReader {
 
   async #open(key: string, sequence: number): Promise<OpenSnapshot> {
     const instance = await DuckDBInstance.create(this.#file, { ...this.#options, access_mode: 'READ_ONLY' });
+    if (this.#onOpen) {
+      try {
+        await this.#onOpen(instance);
+      } catch (error) {
+        instance.closeSync();
+        throw error;
+      }
+    }
     return { key, sequence, instance, inFlight: 0, retired: false };
   }
 

@@ -11,6 +11,7 @@ import { createMetrics } from '../../src/http/metrics.ts';
 import { allRoutes } from '../../src/http/routes/index.ts';
 import type { Services } from '../../src/http/services.ts';
 import { WarehouseReader } from '../../src/warehouse/reader.ts';
+import { QuerySandbox } from '../../src/warehouse/sandbox.ts';
 import { JobRunner } from '../../jobs/runner.ts';
 import { jobDefinitions } from '../../jobs/index.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from './db.ts';
@@ -66,6 +67,7 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     piiSecret: PII_SECRET,
     voteWriter: new VoteWriter(db.pool),
     warehouse,
+    sandbox: new QuerySandbox(config.warehouseDir),
     // As src/server.ts: embedded PGlite has no advisory lock that excludes anybody (one shared session).
     jobs: new JobRunner({
       pool: db.pool,
@@ -112,6 +114,7 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await services.jobs.close();
       await services.warehouse.close();
+      await services.sandbox.close();
       if (!existing) await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

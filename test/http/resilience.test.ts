@@ -1,35 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '../../src/db/pool.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, quietLogger, type TestDatabase } from '../helpers/db.ts';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { startProxiedApp, type ProxiedApp } from '../helpers/proxiedApp.ts';
+import type { TcpProxy } from '../helpers/tcpProxy.ts';
 
-let db: TestDatabase;
+let proxied: ProxiedApp;
 let proxy: TcpProxy;
 let app: TestApp;
 let ingest: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  const target = new URL(db.url);
-  proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-  const viaProxy = new URL(db.url);
-  viaProxy.port = String(proxy.port);
-  const pool = createPool({
-    connectionString: viaProxy.toString(),
-    max: 4,
-    idleInTransactionTimeoutMs: 60_000,
-    logger: quietLogger,
-  });
-  app = await startTestApp({}, { ...db, url: viaProxy.toString(), pool, drop: async () => {} });
+  proxied = await startProxiedApp();
+  ({ proxy, app } = proxied);
   ingest = await app.key('ingest');
 });
-afterAll(async () => {
-  await app.close();
-  await app.db.pool.end();
-  await proxy.close();
-  await db.drop();
-});
+afterAll(() => proxied.close());
 
 describe('when Postgres goes away', () => {
   it('answers 503 with Retry-After, keeps /healthz up, fails /readyz, and recovers by itself', async () => {
@@ -54,7 +38,9 @@ describe('when Postgres goes away', () => {
     }
     expect(status).toBe(201);
     expect((await app.request('GET', '/readyz')).status).toBe(200);
-    const { rows } = await db.pool.query("select count(*)::int as n from votes where conversation_id = 'resilience'");
+    const { rows } = await proxied.db.pool.query(
+      "select count(*)::int as n from votes where conversation_id = 'resilience'",
+    );
     expect(rows[0].n).toBe(2);
   });
 });

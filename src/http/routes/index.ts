@@ -7,6 +7,7 @@ import { faqRoutes } from './faq.ts';
 import { batchRoutes } from './batch.ts';
 import { rollupRoutes } from './rollups.ts';
 import { jobRoutes } from './jobs.ts';
+import { queryRoutes } from './query.ts';
 
 /** Every API operation, in the order the OpenAPI document lists them. */
 export function apiRoutes(): RouteDef[] {
@@ -17,6 +18,7 @@ export function apiRoutes(): RouteDef[] {
     ...faqRoutes,
     ...batchRoutes,
     ...rollupRoutes,
+    ...queryRoutes,
     ...jobRoutes,
   ];
 }

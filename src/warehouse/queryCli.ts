@@ -1,0 +1,102 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { CommandRegistrar } from '../cli.ts';
+import { migrate } from '../db/migrate.ts';
+import { openDatabase } from '../db/open.ts';
+import { runAuditedQuery, type QueryAnswer } from './auditedQuery.ts';
+import { QueryFailure } from './queryFailure.ts';
+import { resultCsv } from './resultCsv.ts';
+import { resultTable } from './resultTable.ts';
+import { QuerySandbox } from './sandbox.ts';
+
+type Format = 'table' | 'csv' | 'json';
+
+const LABELS: Record<QueryFailure['outcome'], string> = {
+  refused: 'query refused',
+  error: 'query failed',
+  timeout: 'query timed out',
+  busy: 'query not run',
+  not_exported: 'no warehouse yet',
+};
+
+/** DuckDB's first paragraph on one line ("Catalog Error: ... does not exist! Did you mean "votes"?"). */
+function oneLine(message: string): string {
+  return (message.split(/\n\s*\n/, 1)[0] ?? '').replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function format(value: string): Format {
+  if (value !== 'table' && value !== 'csv' && value !== 'json') throw new InvalidArgumentError('table, csv or json');
+  return value;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
+  return n;
+}
+
+function print(answer: QueryAnswer, as: Format, maxRows: number): void {
+  if (as === 'json') {
+    const { columns, rows, rowCount, truncated, elapsedMs } = answer;
+    const body = { columns, rows, row_count: rowCount, truncated, elapsed_ms: elapsedMs };
+    process.stdout.write(`${JSON.stringify(body)}\n`);
+    return;
+  }
+  const cut = answer.truncated ? `truncated at ${maxRows} rows; aggregate, add a LIMIT or raise --limit` : '';
+  if (as === 'csv') {
+    process.stdout.write(resultCsv(answer.columns, answer.rows));
+    if (cut) process.stderr.write(`${cut}\n`);
+    return;
+  }
+  const rows = `${answer.rowCount} row${answer.rowCount === 1 ? '' : 's'}`;
+  process.stdout.write(
+    `${resultTable(answer.columns, answer.rows)}(${rows}, ${answer.elapsedMs} ms${cut ? `; ${cut}` : ''})\n`,
+  );
+}
+
+/**
+ * `feedback-warehouse query "SQL" [--format table|csv|json] [--limit N]`: the query endpoint from a shell, with the
+ * same sandbox, limits and audit (key name `cli`). Refused, failed and timed-out queries print one line on stderr
+ * and exit 1.
+ */
+export const queryCommands: CommandRegistrar = (program: Command, context) => {
+  program
+    .command('query')
+    .description('Run one read-only SQL statement over the published warehouse (sandboxed and audited like the API)')
+    .argument('<sql>', 'one SELECT statement (quote it for the shell)')
+    .option('--format <format>', 'table (aligned, for people), csv or json (for scripts)', format, 'table')
+    .option('--limit <n>', 'return at most N rows (at most QUERY_MAX_ROWS, the default)', positive)
+    .action(async (sql: string, options: { format: Format; limit?: number }) => {
+      const config = context.config();
+      const logger = context.logger();
+      const maxRows = options.limit ?? config.queryMaxRows;
+      if (maxRows > config.queryMaxRows) {
+        process.stderr.write(`error: --limit may lower QUERY_MAX_ROWS (${config.queryMaxRows}), not raise it\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const database = await openDatabase(config, logger, 'feedback-warehouse query');
+      const sandbox = new QuerySandbox(config.warehouseDir);
+      try {
+        await migrate(database.url, 'up', logger);
+        let answer: QueryAnswer;
+        try {
+          answer = await runAuditedQuery({
+            pool: database.pool,
+            sandbox,
+            caller: { apiKeyId: null, apiKeyName: 'cli', source: 'cli' },
+            sql,
+            limits: { maxRows, timeoutMs: config.queryTimeoutMs },
+          });
+        } catch (error) {
+          if (!(error instanceof QueryFailure)) throw error;
+          process.stderr.write(`${LABELS[error.outcome]}: ${oneLine(error.message)}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        print(answer, options.format, maxRows);
+      } finally {
+        await sandbox.close();
+        await database.close();
+      }
+    });
+};
