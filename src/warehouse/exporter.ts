@@ -20,6 +20,7 @@ import { readSystemIdentifier, takeSnapshot, type SourceSnapshot } from './pgSna
 import { captureRollupChanges, refreshRollups, type SourceChange } from './rollupMaintenance.ts';
 import { copyPublished, createWorkDir, fileExists, publishSnapshot, publishedPath } from './snapshotFiles.ts';
 import { ident } from './sqlText.ts';
+import { tombstoneHorizon } from './tombstones.ts';
 import { applyMerge, copyTable, tableCount, type PendingMerge } from './tableCopy.ts';
 import { EXPORTED_TABLES, type ExportMode, type ExportOptions, type ExportResult, type TableResult } from './types.ts';
 
@@ -30,6 +31,7 @@ function fullReason(
   stateError: string | null,
   snapshot: SourceSnapshot,
   systemIdentifier: string | null,
+  horizon: string | null,
 ): string | null {
   if (options.full) return 'requested (--full)';
   if (stateError !== null) return `the published warehouse could not be read (${stateError})`;
@@ -40,6 +42,8 @@ function fullReason(
   if (state.sourceDatabase !== null && state.sourceDatabase !== snapshot.database) return 'the source database changed';
   if (BigInt(state.watermark) > BigInt(snapshot.xmin))
     return 'the watermark is ahead of the source (restored or replaced cluster)';
+  if (horizon !== null && BigInt(state.watermark) < BigInt(horizon))
+    return 'tombstones were pruned past the watermark (the warehouse had not exported for a long time)';
   return null;
 }
 
@@ -98,7 +102,8 @@ export async function runExport(
       pool,
       async (client) => {
         const snapshot = await takeSnapshot(client);
-        const reason = fullReason(options, state, stateError, snapshot, systemIdentifier);
+        const horizon = await tombstoneHorizon(client);
+        const reason = fullReason(options, state, stateError, snapshot, systemIdentifier, horizon);
         const mode: ExportMode = reason === null ? 'incremental' : 'full';
         if (mode === 'full') {
           closeBuild(build);
