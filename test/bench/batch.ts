@@ -26,7 +26,7 @@ import { withScratchDatabase } from './scratch.ts';
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const PER_REQUEST = 1_000;
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TARGET = 0.5;
 const SECRET = 'bench-secret-0123456789abcdef';
 
