@@ -1,5 +1,6 @@
 // The static dashboards: one page, no build step, uPlot for charts. Data comes from the rollup API with a `read`
-// key that the user pastes; it is kept in this browser's localStorage only.
+// key that the user pastes (kept in this browser's localStorage only); "Ask the warehouse" sends SQL to the query
+// endpoint with the same key, which then needs the `query` scope.
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
@@ -33,7 +34,7 @@
     );
   }
 
-  function table(el, headers, rows) {
+  function table(el, headers, rows, emptyText = 'No data in this range.') {
     const head = document.createElement('tr');
     headers.forEach(([label, numeric]) => {
       const th = document.createElement('th');
@@ -56,7 +57,7 @@
       const td = document.createElement('td');
       td.colSpan = headers.length;
       td.className = 'empty';
-      td.append(text('No data in this range.'));
+      td.append(text(emptyText));
       tr.append(td);
       body.push(tr);
     }
@@ -237,6 +238,51 @@
     }
   }
 
+  // A query result cell: JSON values as the endpoint sends them; lists and structs as JSON text.
+  const cellText = (v) => (v === null ? '∅' : typeof v === 'object' ? JSON.stringify(v) : v);
+  const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U?(TINY|SMALL|BIG|HUGE)?INT|FLOAT|DOUBLE|DECIMAL)/;
+
+  async function runSql() {
+    const status = $('sql-status');
+    const key = $('key').value.trim();
+    status.className = '';
+    if (!key) {
+      status.textContent = 'Paste a key with the query scope first.';
+      status.className = 'error';
+      return;
+    }
+    status.textContent = 'Running…';
+    try {
+      const res = await fetch('/api/v1/query', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ sql: $('sql-text').value }),
+      });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(`${res.status} ${body.title || ''}: ${body.detail || ''}`);
+      const headers = body.columns.map((c) => [c.name, NUMERIC.test(c.type)]);
+      table(
+        $('sql-result'),
+        headers,
+        body.rows.map((row) => row.map(cellText)),
+        'No rows.',
+      );
+      const rows = `${body.row_count} row${body.row_count === 1 ? '' : 's'}`;
+      status.textContent = `${rows}${body.truncated ? ' (truncated at the row cap)' : ''} in ${body.elapsed_ms} ms.`;
+    } catch (error) {
+      $('sql-result').replaceChildren();
+      status.textContent = `The query failed: ${error.message}`;
+      status.className = 'error';
+    } finally {
+      document.body.dataset.sql = 'done';
+    }
+  }
+
+  $('sql-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    delete document.body.dataset.sql;
+    void runSql();
+  });
   $('settings').addEventListener('submit', (event) => {
     event.preventDefault();
     void load();

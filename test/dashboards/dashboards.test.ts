@@ -63,6 +63,36 @@ describe('the dashboards in a browser', () => {
     await page.close();
   });
 
+  it('answer an ad-hoc SQL question with a query key, and show the problem without one', async () => {
+    const analyst = await app.key('read', 'query');
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${app.url}/dashboards/`);
+    await page.fill('#key', analyst);
+    await page.fill('#sql-text', 'select vote, count(*) as n from votes group by vote order by vote');
+    await page.click('#sql-form button[type=submit]');
+    await page.waitForSelector('body[data-sql=done]');
+    expect(await page.textContent('#sql-status')).toMatch(/^2 rows in [\d.]+ ms\.$/);
+    expect(await page.locator('#sql-result th').allTextContents()).toEqual(['vote', 'n']);
+    const cells = await page.locator('#sql-result td').allTextContents();
+    expect(cells.filter((_, i) => i % 2 === 0)).toEqual(['down', 'up']);
+    expect(cells.filter((_, i) => i % 2 === 1).reduce((sum, n) => sum + Number(n), 0)).toBeGreaterThan(0);
+
+    // A read-only key may look at the charts but not ask its own questions; a write is refused by the sandbox.
+    await page.fill('#key', readKey);
+    await page.click('#sql-form button[type=submit]');
+    await page.waitForSelector('body[data-sql=done]');
+    expect(await page.textContent('#sql-status')).toMatch(/The query failed: 403/);
+    await page.fill('#key', analyst);
+    await page.fill('#sql-text', 'delete from votes');
+    await page.click('#sql-form button[type=submit]');
+    await page.waitForSelector('body[data-sql=done]');
+    expect(await page.textContent('#sql-status')).toMatch(/The query failed: 422 .*(DELETE|SELECT)/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('show the problem when the key is wrong', async () => {
     const page = await browser.newPage();
     await page.goto(`${app.url}/dashboards/`);
