@@ -242,6 +242,34 @@ describe('POST /api/v1/batch', () => {
     expect(res.json.errors.map((e: { path: string }) => e.path)).toContain(path);
   });
 
+  it('a large batch (COPY on a real server) keeps awkward text exactly, and writes nothing when the database refuses one value', async () => {
+    const awkward = 'tab\there, new\nline, back\\slash \\N, "quotes", {braces}, àè 💬';
+    const items = Array.from({ length: 100 }, (_, i) =>
+      vote(`large-${i}`, { comment: awkward, reasons: [awkward, 'x'], metadata: { note: awkward } }),
+    );
+    const ok = await app.request('POST', '/api/v1/batch', { key: ingest, body: { items } });
+    expect(ok.status).toBe(201);
+    const ids = ok.json.items.map((item: { id: number }) => item.id);
+    expect(ids).toEqual([...ids].sort((a: number, b: number) => a - b));
+    const { rows } = await app.db.pool.query(
+      `select conversation_id, comment, reasons, metadata from votes where id = any ($1::bigint[]) order by id`,
+      [ids],
+    );
+    expect(rows.map((r) => r.conversation_id)).toEqual(items.map((item) => item.data.conversation_id));
+    expect(rows.every((r) => r.comment === awkward && r.reasons[0] === awkward && r.metadata.note === awkward)).toBe(
+      true,
+    );
+
+    // A NUL character passes JSON but no Postgres text column takes it: 4xx, and none of the 100 votes is written.
+    const before = await count('votes');
+    const bad = items.map((item, i) => (i === 70 ? vote('large-nul', { comment: 'nul \u0000 here' }) : item));
+    const refused = await app.request('POST', '/api/v1/batch', { key: ingest, body: { items: bad } });
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.status).toBeLessThan(500);
+    expect(refused.text).not.toContain('nul ');
+    expect(await count('votes')).toBe(before);
+  });
+
   it('needs an ingest key', async () => {
     expect((await app.request('POST', '/api/v1/batch', { body: { items: [vote('x')] } })).status).toBe(401);
     expect((await app.request('POST', '/api/v1/batch', { key: read, body: { items: [vote('x')] } })).status).toBe(403);
