@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
+import pg from 'pg';
 
 type RunMigration = Awaited<ReturnType<typeof runner>>[number];
 import type { Logger } from '../log.ts';
@@ -10,6 +11,32 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/migrations', impo
 export const MIGRATIONS_TABLE = 'fw_migrations';
 
 export type MigrationDirection = 'up' | 'down';
+
+/** The oldest Postgres the schema runs on: xid8 stamps and pg_snapshot functions (the export's watermark) are 13+. */
+export const MIN_SERVER_VERSION_NUM = 130000;
+
+/** A clear refusal for a server too old for the schema (null when it is new enough). `server_version_num` form. */
+export function serverVersionProblem(versionNum: number, version: string): string | null {
+  if (versionNum >= MIN_SERVER_VERSION_NUM) return null;
+  return (
+    `PostgreSQL ${version} is too old: feedback-warehouse needs PostgreSQL 13 or later ` +
+    '(its export watermark uses xid8 and pg_current_snapshot()). Point DATABASE_URL at a newer server.'
+  );
+}
+
+async function checkServerVersion(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ num: string; version: string }>(
+      `select current_setting('server_version_num') as num, current_setting('server_version') as version`,
+    );
+    const problem = serverVersionProblem(Number(rows[0]!.num), rows[0]!.version);
+    if (problem !== null) throw new Error(problem);
+  } finally {
+    await client.end();
+  }
+}
 
 /**
  * Applies (up: all pending; down: `count`, default 1) migrations with node-pg-migrate. Each migration runs in its own
@@ -22,6 +49,7 @@ export async function migrate(
   logger: Logger,
   count?: number,
 ): Promise<RunMigration[]> {
+  await checkServerVersion(databaseUrl);
   return runner({
     databaseUrl,
     dir: MIGRATIONS_DIR,
