@@ -64,18 +64,19 @@ export interface WarehouseState {
 
 const iso = (d: Date) => d.toISOString();
 
-/** The last export's state, or null when the snapshot has none (never exported, or written by something else). */
+/**
+ * The last export's state, or null when the snapshot has none (never exported, or written by something else). Run on
+ * the writable copy being built, never on the published file.
+ */
 export async function readWarehouseState(conn: DuckDBConnection): Promise<WarehouseState | null> {
   const exists = await conn.runAndReadAll(
     `select count(*)::int as n from duckdb_tables() where schema_name = 'main' and table_name = 'export_runs'`,
   );
   if (Number(exists.getRowObjects()[0]?.n ?? 0) === 0) return null;
-  const hasSnapshot = await conn.runAndReadAll(
-    `select count(*)::int as n from duckdb_columns() where table_name = 'export_runs' and column_name = 'snapshot'`,
-  );
-  const snapshotColumn = Number(hasSnapshot.getRowObjects()[0]?.n ?? 0) > 0 ? 'snapshot' : 'null::varchar';
+  // The connection is the snapshot being built (a copy): an older export_runs gains its new columns here (null).
+  await ensureExportRuns(conn);
   const reader = await conn.runAndReadAll(
-    `select run_id::varchar as run_id, watermark::varchar as watermark, ${snapshotColumn} as snapshot,
+    `select run_id::varchar as run_id, watermark::varchar as watermark, snapshot,
             system_identifier, source_database,
             tables::varchar as tables
        from export_runs where finished_at is not null order by finished_at desc, run_id desc limit 1`,
