@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneTombstonesJob } from '../../jobs/prune-tombstones.ts';
 import { warehouseKey } from '../../src/warehouse/exportState.ts';
 import { pruneTombstones } from '../../src/warehouse/tombstones.ts';
-import { tempWarehouse, exportNow } from './compare.ts';
+import { exportNow, tempWarehouse, until } from './compare.ts';
 import {
   closeExportFixture,
   expectWarehouseEqual,
@@ -44,7 +44,20 @@ describe('prune-tombstones', () => {
     await exportNow(db.pool, warehouse.dir);
     await exportNow(db.pool, stale!.dir);
     // Deletes the live warehouse applies, and the stale one never sees as tombstones.
-    await db.pool.query(`delete from votes where conversation_id in ('prune-1', 'prune-2')`);
+    const { rows: deleted } = await db.pool.query<{ xid: string }>(
+      `with gone as (delete from votes where conversation_id in ('prune-1', 'prune-2') returning 1)
+       select pg_current_xact_id()::text as xid from gone limit 1`,
+    );
+    // Other test files share the cluster, and a transaction of theirs open now would hold the next watermark at or
+    // below the delete (tombstones at or above a watermark are kept, rightly). Wait until the cluster has moved past
+    // it, so the live warehouse's watermark is above the stale one's.
+    await until(async () => {
+      const { rows } = await db.pool.query<{ passed: boolean }>(
+        `select pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 as passed`,
+        [deleted[0]!.xid],
+      );
+      return rows[0]!.passed;
+    }, 'the cluster to move past the delete');
     const live = await exportNow(db.pool, warehouse.dir);
     expect(live.mode).toBe('incremental');
     // The second warehouse stopped exporting 40 days ago: it no longer holds tombstones back.
