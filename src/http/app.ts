@@ -6,7 +6,7 @@ import { withTransaction } from '../db/pool.ts';
 import { readJsonBody } from './body.ts';
 import { fingerprint, runIdempotent, type Reply } from './idempotency.ts';
 import { problemMiddleware, problems } from './problem.ts';
-import type { Db, RouteDef, WriteOptions } from './route.ts';
+import { allowHeader, type Db, type Method, type RouteDef, type WriteOptions } from './route.ts';
 import type { Services } from './services.ts';
 import { validateBody, validateText } from './validation.ts';
 
@@ -155,17 +155,15 @@ function mount(router: Router, services: Services, route: RouteDef): void {
 /**
  * Answers a path that some route template matches but not with this method: OPTIONS is 204 and any other method
  * 405, both with `Allow` listing the methods the path has (RFC 9110 sections 9.3.7, 15.5.6 and 10.2.1: a 405 must
- * send Allow; an empty Allow would mean that no method is allowed). HEAD comes with GET, as Koa answers it.
+ * send Allow; an empty Allow would mean that no method is allowed).
  */
 function allowedMethods(routes: readonly RouteDef[]) {
-  const byKoaPath = new Map<string, { template: string; methods: Set<string> }>();
+  const byKoaPath = new Map<string, { template: string; methods: Method[] }>();
   for (const route of routes) {
-    const entry = byKoaPath.get(koaPath(route.path)) ?? { template: route.path, methods: new Set<string>() };
-    entry.methods.add(route.method);
-    if (route.method === 'GET') entry.methods.add('HEAD');
+    const entry = byKoaPath.get(koaPath(route.path)) ?? { template: route.path, methods: [] };
+    entry.methods.push(route.method);
     byKoaPath.set(koaPath(route.path), entry);
   }
-  const order = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
   return async function answerOtherMethods(ctx: Context, next: Next): Promise<void> {
     await next();
     if (ctx.status !== 404 || ctx.body !== undefined) return;
@@ -174,8 +172,7 @@ function allowedMethods(routes: readonly RouteDef[]) {
       .filter((entry) => entry !== undefined);
     if (layers.length === 0) return;
     ctx.state.routeTemplate = layers[0]!.template;
-    const methods = new Set(layers.flatMap((entry) => [...entry.methods]));
-    const allow = [...order.filter((m) => methods.has(m)), 'OPTIONS'].join(', ');
+    const allow = allowHeader(layers.flatMap((entry) => entry.methods));
     if (ctx.method === 'OPTIONS') {
       ctx.status = 204;
       ctx.set('Allow', allow);
