@@ -283,6 +283,9 @@ describe('the OpenAPI document', () => {
       415,
     );
     await take(sample('POST', '/api/v1/votes', { key: key.ingest, body: { vote: 'sideways' } }), 422);
+    // More failing fields than a problem lists: errors is bounded (errors_truncated, error_count)
+    const bad = Array.from({ length: 150 }, () => ({ type: 'vote', data: { vote: 'sideways' } }));
+    await take(sample('POST', '/api/v1/batch', { key: key.ingest, body: { items: bad } }), 422);
     await take(sample('GET', '/api/v1/rollups/votes?from=yesterday', { key: key.read }), 422);
     await take(sample('GET', '/api/v1/rollups/interviews?from=2026-02-01&to=2026-01-01', { key: key.read }), 422);
     await take(sample('GET', '/api/v1/faq-entries?limit=0', { key: key.read }), 422);
