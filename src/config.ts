@@ -19,6 +19,8 @@ export interface Config {
   readonly poolMax: number;
   /** Sessions end a transaction left idle this long (PG_IDLE_TX_TIMEOUT_MS), so nobody holds the export watermark back. */
   readonly idleInTransactionTimeoutMs: number;
+  /** query_audit and job_runs rows older than this many days are deleted by the prune-audit job. */
+  readonly auditRetentionDays: number;
 }
 
 /** Every default in one place (PRODUCT.md "Configuration"). */
@@ -32,6 +34,7 @@ export const DEFAULTS = {
   LOG_LEVEL: 'info',
   PG_POOL_MAX: '20',
   PG_IDLE_TX_TIMEOUT_MS: '60000',
+  AUDIT_RETENTION_DAYS: '400',
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -102,5 +105,6 @@ export function configFromEnv(env: Env = process.env): Config {
     logLevel,
     poolMax: integer(env, 'PG_POOL_MAX', 1, 1000),
     idleInTransactionTimeoutMs: integer(env, 'PG_IDLE_TX_TIMEOUT_MS', 0, 86_400_000),
+    auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 1, 36_500),
   });
 }
