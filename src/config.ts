@@ -30,6 +30,8 @@ export interface Config {
   readonly httpHeadersTimeoutMs: number;
   /** HTTP: a client must send its whole request within this long (HTTP_REQUEST_TIMEOUT_MS). */
   readonly httpRequestTimeoutMs: number;
+  /** query_audit and job_runs rows older than this many days are deleted by the prune-audit job. */
+  readonly auditRetentionDays: number;
 }
 
 /** Every default in one place (PRODUCT.md "Configuration"). */
@@ -47,6 +49,7 @@ export const DEFAULTS = {
   PG_STATEMENT_TIMEOUT_MS: '5000',
   HTTP_HEADERS_TIMEOUT_MS: '10000',
   HTTP_REQUEST_TIMEOUT_MS: '30000',
+  AUDIT_RETENTION_DAYS: '400',
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -132,5 +135,6 @@ export function configFromEnv(env: Env = process.env): Config {
     connectTimeoutMs: integer(env, 'PG_CONNECT_TIMEOUT_MS', 100, 600_000),
     statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', 0, 86_400_000),
     ...httpTimeouts(env),
+    auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 1, 36_500),
   });
 }
