@@ -1,5 +1,6 @@
 import path from 'node:path';
 import cron from 'node-cron';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 
 /** Every setting the service reads, typed and frozen. Built only by `configFromEnv`. */
 export interface Config {
@@ -19,6 +20,8 @@ export interface Config {
   readonly poolMax: number;
   /** Sessions end a transaction left idle this long (PG_IDLE_TX_TIMEOUT_MS), so nobody holds the export watermark back. */
   readonly idleInTransactionTimeoutMs: number;
+  /** Regions tried, in order, for phone numbers written without a country code (PII_PHONE_REGIONS; README "Privacy"). */
+  readonly piiPhoneRegions: readonly string[];
 }
 
 /** Every default in one place (PRODUCT.md "Configuration"). */
@@ -32,6 +35,7 @@ export const DEFAULTS = {
   LOG_LEVEL: 'info',
   PG_POOL_MAX: '20',
   PG_IDLE_TX_TIMEOUT_MS: '60000',
+  PII_PHONE_REGIONS: 'IT,US,GB,DE,FR,ES,CH,CN,IN',
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -89,6 +93,15 @@ export function configFromEnv(env: Env = process.env): Config {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (or unset, for embedded Postgres)');
   }
   const warehouseDir = optional(env, 'WAREHOUSE_DIR');
+  const piiPhoneRegions = read(env, 'PII_PHONE_REGIONS')
+    .split(',')
+    .map((r) => r.trim().toUpperCase());
+  const badRegion = piiPhoneRegions.find((r) => !/^[A-Z]{2}$/.test(r) || !isSupportedCountry(r));
+  if (badRegion !== undefined) {
+    throw new ConfigError(
+      `PII_PHONE_REGIONS must be comma-separated ISO 3166-1 alpha-2 region codes such as "IT,US,GB", got "${badRegion}"`,
+    );
+  }
   return Object.freeze({
     databaseUrl,
     dataDir,
@@ -102,5 +115,6 @@ export function configFromEnv(env: Env = process.env): Config {
     logLevel,
     poolMax: integer(env, 'PG_POOL_MAX', 1, 1000),
     idleInTransactionTimeoutMs: integer(env, 'PG_IDLE_TX_TIMEOUT_MS', 0, 86_400_000),
+    piiPhoneRegions: Object.freeze(piiPhoneRegions),
   });
 }
