@@ -134,8 +134,19 @@ export function findCards(text: string): Range[] {
  */
 const CARD_SHAPE = /(?<![\p{L}\p{N}\p{M}_])[1-9](?:\d{3}(?:[ -]\d{4,6}){2,4}|\d{12,18})(?![\p{L}\p{N}\p{M}_])/gu;
 
+/**
+ * Account numbers printed in blocks of four ("0102 0000 0012 1002 9690"): four or more blocks of four digits, the
+ * last one possibly shorter, 16 digits or more; no phone number is that long and so grouped, unless it is
+ * written with its international prefix ("0049 3012 3456 7890"), which is left out.
+ */
+const BLOCKS_OF_FOUR = /(?<![\p{L}\p{N}\p{M}_])(?!00)\d{4}(?: \d{4}){3,}(?: \d{1,3})?(?![\p{L}\p{N}\p{M}_])/gu;
+
 export function findCardShapes(text: string): Range[] {
   const out: Range[] = [];
+  BLOCKS_OF_FOUR.lastIndex = 0;
+  for (let m = BLOCKS_OF_FOUR.exec(text); m !== null; m = BLOCKS_OF_FOUR.exec(text)) {
+    out.push({ start: m.index, end: m.index + m[0].length });
+  }
   CARD_SHAPE.lastIndex = 0;
   for (let m = CARD_SHAPE.exec(text); m !== null; m = CARD_SHAPE.exec(text)) {
     let digits = 0;

@@ -156,6 +156,8 @@ export function findIbanShapes(text: string): Range[] {
         j++;
       } else if ((c === SPACE || c === DASH) && isUpperAlnumCode(text.charCodeAt(j + 1))) {
         j++;
+      } else if (c === SPACE && text.charCodeAt(j + 1) === SPACE && isUpperAlnumCode(text.charCodeAt(j + 2))) {
+        j += 2; // a doubled space, as typing slips ("EE38 2200 2210  014 5686")
       } else {
         break;
       }

@@ -103,6 +103,10 @@ export function looksLikeDate(s: string): boolean {
 }
 
 const NON_DIGITS = /\D/g;
+/** "256.256.256.256": printed like an IPv4 address (a valid one is an [IP] already). */
+const DOTTED_QUAD = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+/** "1.234.567" or "1 234 567": an amount with thousands separators (no phone number is grouped so). */
+const THOUSANDS = /^(?:\d{1,3}(?:\.\d{3})+|\d(?:[ \u00a0]\d{3})+)$/;
 
 /** Our own rules on a number the metadata accepts (see the top of this file). */
 function acceptable(text: string, start: number, end: number, international: boolean): boolean {
@@ -110,7 +114,7 @@ function acceptable(text: string, start: number, end: number, international: boo
   const written = text.slice(start, end);
   const digits = written.replace(NON_DIGITS, '');
   if (digits.length < MIN_DIGITS) return false;
-  if (looksLikeDate(written)) return false;
+  if (looksLikeDate(written) || DOTTED_QUAD.test(written) || THOUSANDS.test(written)) return false;
   if (international) return true;
   if (digits.length > MAX_NATIONAL_DIGITS) return false;
   if (digits.length === written.length) {
