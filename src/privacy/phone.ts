@@ -46,9 +46,12 @@ const CLUSTER = /[(+]{0,3}\d(?:[ \u00a0().\-/]{0,3}\d)*/g;
 /** Same condition, spelt out for a quick "is there any cluster of MIN_DIGITS digits at all" test on the text. */
 const HAS_CLUSTER = new RegExp(Array.from({ length: MIN_DIGITS }, () => '\\d').join('[ \\u00a0().\\-/]{0,3}'));
 
-/** Labels after which a bare run of digits is an order or reference number, not a phone (English and Italian). */
+/**
+ * Labels after which a national number is an order, contract or reference number, not a phone (English and
+ * Italian): "ordine n. 100234567", "contratto 987654321", "rif. pratica 2023/000123", "partita IVA 01234567890".
+ */
 const REFERENCE_LABEL =
-  /(?:^|[^\p{L}\p{N}])(?:order|ordine|ord|ref|rif|riferimento|invoice|fattura|pratica|ticket|tracking|protocollo|prot|id|codice|code|cod|spedizione|shipment|transaction|transazione)\.?(?:\s*(?:n|nr|no|num)\.?)?[\s:#°.-]*$/iu;
+  /(?:^|[^\p{L}\p{N}])(?:order|ordine|ord|ref|rif|riferimento|invoice|fattura|pratica|ticket|tracking|protocollo|prot|id|codice|code|cod|cliente|customer|contratto|contract|spedizione|shipment|transaction|transazione|iva|p\.\s?iva|piva|vat)\.?(?:\s*(?:pratica|cliente|n|nr|no|num)\.?)*[\s:#°.-]*$/iu;
 
 let regions: readonly CountryCode[] = parseRegions(DEFAULTS.PII_PHONE_REGIONS);
 
@@ -117,11 +120,16 @@ function acceptable(text: string, start: number, end: number, international: boo
   if (looksLikeDate(written) || DOTTED_QUAD.test(written) || THOUSANDS.test(written)) return false;
   if (international) return true;
   if (digits.length > MAX_NATIONAL_DIGITS) return false;
-  if (digits.length === written.length) {
-    if (digits.length > MAX_UNGROUPED_NATIONAL_DIGITS) return false;
-    if (REFERENCE_LABEL.test(text.slice(Math.max(0, start - 32), start))) return false;
+  if (digits.length === written.length && digits.length > MAX_UNGROUPED_NATIONAL_DIGITS) return false;
+  // "06/12345678": a slash only right after an Italian area code (elsewhere it is a date, a year or a file number).
+  const slash = written.indexOf('/');
+  if (
+    slash >= 0 &&
+    (written.charCodeAt(0) !== 48 || written.indexOf('/', slash + 1) >= 0 || /\D/.test(written.slice(0, slash)))
+  ) {
+    return false;
   }
-  return true;
+  return !REFERENCE_LABEL.test(text.slice(Math.max(0, start - 40), start));
 }
 
 /** True when the cluster [start, end) has a [PHONE] placeholder right before or after it (at most 3 characters away). */
