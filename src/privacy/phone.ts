@@ -17,7 +17,7 @@
  * Idempotence: a cluster that touches a [PHONE] placeholder is left alone, so digits left next to a phone on the
  * first pass are judged the same way on the second (see scan.ts).
  */
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { Metadata, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { DEFAULTS } from '../config.ts';
 import { type Range, isDigitAt, isPlaceholderEdge, isWordAt, wordAfter, wordBefore } from './scan.ts';
 
@@ -54,6 +54,37 @@ const REFERENCE_LABEL =
   /(?:^|[^\p{L}\p{N}])(?:order|ordine|ord|ref|rif|riferimento|invoice|fattura|pratica|ticket|tracking|protocollo|prot|id|codice|code|cod|cliente|customer|contratto|contract|spedizione|shipment|transaction|transazione|iva|p\.\s?iva|piva|vat)\.?(?:\s*(?:pratica|cliente|n|nr|no|num)\.?)*[\s:#°.-]*$/iu;
 
 let regions: readonly CountryCode[] = parseRegions(DEFAULTS.PII_PHONE_REGIONS);
+
+/** The parts of a region's numbering plan the prefilter reads (present at run time, not in the typings). */
+interface PlanPatterns {
+  nationalNumberPattern(): string;
+  nationalPrefixForParsing(): unknown;
+  nationalPrefixTransformRule(): string | undefined;
+}
+
+const plans = new Metadata();
+const prefilters = new Map<string, RegExp | null>();
+
+/**
+ * A necessary condition for a national number to be valid in `region`, from the same metadata: its digits are an
+ * optional national prefix (the plan's own "national prefix for parsing") and then a number matching the plan's
+ * general pattern, which every valid number of every type matches. One precompiled regex test instead of a parse
+ * (about 30 microseconds each) for every region a number does not belong to; null where the plan rewrites its
+ * prefix (a transform rule, or an end anchor inside it) and only the parser can tell.
+ */
+function prefilter(region: CountryCode): RegExp | null {
+  let re = prefilters.get(region);
+  if (re !== undefined) return re;
+  plans.selectNumberingPlan(region);
+  const plan = plans.numberingPlan as unknown as PlanPatterns;
+  const prefix = String(plan.nationalPrefixForParsing() ?? '');
+  re =
+    plan.nationalPrefixTransformRule() || prefix.includes('$')
+      ? null
+      : new RegExp(`^(?:${prefix === '' ? '' : `(?:${prefix})?`})(?:${plan.nationalNumberPattern()})$`);
+  prefilters.set(region, re);
+  return re;
+}
 
 function parseRegions(list: string): CountryCode[] {
   return list.split(',').map((r) => r.trim().toUpperCase() as CountryCode);
@@ -166,7 +197,10 @@ class Search {
   parses = 0;
   private readonly cache = new Map<string, number>();
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly blocked: readonly Range[],
+  ) {}
 
   /** The rank of `written` as a number (see Candidate), or -1; only regions ranked below `below` are tried. */
   rank(written: string, international: boolean, below: number): number {
@@ -184,7 +218,7 @@ class Search {
       }
     } else {
       for (let r = 0; r < regions.length && r + 1 < below; r++) {
-        if (this.valid(written, regions[r] as CountryCode)) {
+        if (this.valid(written, regions[r] as CountryCode, true)) {
           rank = r + 1;
           break;
         }
@@ -194,7 +228,8 @@ class Search {
     return rank;
   }
 
-  private valid(written: string, region: CountryCode): boolean {
+  private valid(written: string, region: CountryCode, national = false): boolean {
+    if (national && prefilter(region)?.test(written.replace(NON_DIGITS, '')) === false) return false;
     if (this.parses >= PARSE_BUDGET) return false;
     this.parses++;
     // "(+39) 333 1234567": the parser wants the country code outside the brackets.
@@ -237,7 +272,10 @@ class Search {
         if (count < MIN_DIGITS || count > (international ? MAX_INTERNATIONAL_DIGITS : MAX_NATIONAL_DIGITS)) continue;
         if (!international && !nationalGrouping(groups, a, b)) continue;
         if (!acceptable(text, start, end, international)) continue;
-        const rank = this.rank(text.slice(start, end), international, best);
+        if (this.blocked.length > 0 && overlapsAny(this.blocked, start, end)) continue;
+        // A window inside a number already found must outrank it to matter (choose: rank first, then length).
+        const within = out.reduce((r, c) => (c.start <= start && end <= c.end && c.rank < r ? c.rank : r), best);
+        const rank = this.rank(text.slice(start, end), international, within);
         if (rank < 0) continue;
         best = rank;
         out.push({ start, end, rank });
@@ -245,6 +283,11 @@ class Search {
       }
     }
   }
+}
+
+function overlapsAny(ranges: readonly Range[], start: number, end: number): boolean {
+  for (const r of ranges) if (start < r.end && r.start < end) return true;
+  return false;
 }
 
 function nationalGrouping(groups: readonly Group[], a: number, b: number): boolean {
@@ -276,14 +319,14 @@ function choose(candidates: Candidate[]): Range[] {
 }
 
 /**
- * Finds phone numbers: non-overlapping ranges, in order. Each cluster's windows of consecutive digit groups are
+ * Finds phone numbers: non-overlapping ranges, in order, none overlapping `blocked` (strings the caller leaves whole). Each cluster's windows of consecutive digit groups are
  * parsed with the regions' metadata (libphonenumber's own matcher reads a run of numbers, "333 1234567 333
  * 7654321", as one invalid number and finds neither), and overlapping readings are settled by rank: a number with a
  * country code first, then the region order of PII_PHONE_REGIONS, then the longer reading.
  */
-export function findPhones(text: string): Range[] {
+export function findPhones(text: string, blocked: readonly Range[] = []): Range[] {
   if (!HAS_CLUSTER.test(text)) return [];
-  const search = new Search(text);
+  const search = new Search(text, blocked);
   const out: Range[] = [];
   CLUSTER.lastIndex = 0;
   for (let m = CLUSTER.exec(text); m !== null; m = CLUSTER.exec(text)) {

@@ -133,7 +133,8 @@ export function redactWithStats(text: string): { text: string; found: Partial<Re
   const stage1 = replace(text, resolve(text.length, validated), found);
 
   const phones: Match[] = [];
-  tag('PHONE', findPhones(stage1), phones, [...invalidIbanShapes(stage1, []), ...findCardShapes(stage1)]);
+  const whole = [...invalidIbanShapes(stage1, []), ...findCardShapes(stage1)];
+  tag('PHONE', findPhones(stage1, whole), phones, whole);
   const stage2 = replace(stage1, resolve(stage1.length, phones), found);
   return { text: stage2, found };
 }
