@@ -1,5 +1,6 @@
 import path from 'node:path';
 import cron from 'node-cron';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 
 /** Every setting the service reads, typed and frozen. Built only by `configFromEnv`. */
 export interface Config {
@@ -32,6 +33,8 @@ export interface Config {
   readonly httpRequestTimeoutMs: number;
   /** query_audit and job_runs rows older than this many days are deleted by the prune-audit job. */
   readonly auditRetentionDays: number;
+  /** Regions tried, in order, for phone numbers written without a country code (PII_PHONE_REGIONS; README "Privacy"). */
+  readonly piiPhoneRegions: readonly string[];
 }
 
 /** Every default in one place (PRODUCT.md "Configuration"). */
@@ -50,6 +53,7 @@ export const DEFAULTS = {
   HTTP_HEADERS_TIMEOUT_MS: '10000',
   HTTP_REQUEST_TIMEOUT_MS: '30000',
   AUDIT_RETENTION_DAYS: '400',
+  PII_PHONE_REGIONS: 'IT,US,GB,DE,FR,ES,CH,CN,IN',
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -119,6 +123,15 @@ export function configFromEnv(env: Env = process.env): Config {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (or unset, for embedded Postgres)');
   }
   const warehouseDir = optional(env, 'WAREHOUSE_DIR');
+  const piiPhoneRegions = read(env, 'PII_PHONE_REGIONS')
+    .split(',')
+    .map((r) => r.trim().toUpperCase());
+  const badRegion = piiPhoneRegions.find((r) => !/^[A-Z]{2}$/.test(r) || !isSupportedCountry(r));
+  if (badRegion !== undefined) {
+    throw new ConfigError(
+      `PII_PHONE_REGIONS must be comma-separated ISO 3166-1 alpha-2 region codes such as "IT,US,GB", got "${badRegion}"`,
+    );
+  }
   return Object.freeze({
     databaseUrl,
     dataDir,
@@ -136,5 +149,6 @@ export function configFromEnv(env: Env = process.env): Config {
     statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', 0, 86_400_000),
     ...httpTimeouts(env),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 1, 36_500),
+    piiPhoneRegions: Object.freeze(piiPhoneRegions),
   });
 }

@@ -10,6 +10,7 @@ import { createMetrics } from './http/metrics.ts';
 import { allRoutes } from './http/routes/index.ts';
 import type { Services } from './http/services.ts';
 import type { Logger } from './log.ts';
+import { setPhoneRegions } from './privacy/phone.ts';
 import { loadPiiSecret } from './privacy/secret.ts';
 import { VoteWriter } from './feedback/votes/writer.ts';
 import { WarehouseReader } from './warehouse/reader.ts';
@@ -37,6 +38,7 @@ export interface ServeOptions {
 /** Builds the services the routes use, from an open database. */
 export async function buildServices(config: Config, database: Database, logger: Logger): Promise<Services> {
   const warehouse = new WarehouseReader(config.warehouseDir);
+  setPhoneRegions(config.piiPhoneRegions);
   return {
     config,
     pool: database.pool,
