@@ -4,7 +4,8 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryFailure } from '../../src/warehouse/queryFailure.ts';
-import { QuerySandbox, sandboxReader } from '../../src/warehouse/sandbox.ts';
+import { QuerySandbox } from '../../src/warehouse/querySandbox.ts';
+import { sandboxReader } from '../../src/warehouse/sandbox.ts';
 import { fileExists, publishedPath } from '../../src/warehouse/snapshotFiles.ts';
 import { tempWarehouse } from './compare.ts';
 
@@ -28,7 +29,8 @@ async function publish(dir: string, rows: number): Promise<void> {
   await rename(next, publishedPath(dir));
 }
 
-const LIMITS = { maxRows: 100, timeoutMs: 5_000 };
+const MAX_BYTES = 32 * 1024 * 1024;
+const LIMITS = { maxRows: 100, maxBytes: MAX_BYTES, timeoutMs: 5_000 };
 
 /** Runs sql and returns how it failed (outcome and message); fails the test if it succeeded. */
 async function failure(sandbox: QuerySandbox, sql: string, limits = LIMITS): Promise<QueryFailure> {
@@ -214,19 +216,31 @@ describe('the settings alone, without the statement check', () => {
 
 describe('limits', () => {
   it('returns the first maxRows rows and says the result was truncated, across chunk boundaries', async () => {
-    const capped = await sandbox.run('select * from range(5000) order by 1', { maxRows: 2049, timeoutMs: 5_000 });
+    const capped = await sandbox.run('select * from range(5000) order by 1', {
+      maxRows: 2049,
+      maxBytes: MAX_BYTES,
+      timeoutMs: 5_000,
+    });
     expect(capped.rows).toHaveLength(2049);
     expect(capped.rows.at(-1)).toEqual([2048]);
     expect(capped.truncated).toBe(true);
-    const exact = await sandbox.run('select * from range(2048)', { maxRows: 2048, timeoutMs: 5_000 });
+    const exact = await sandbox.run('select * from range(2048)', {
+      maxRows: 2048,
+      maxBytes: MAX_BYTES,
+      timeoutMs: 5_000,
+    });
     expect([exact.rows.length, exact.truncated]).toEqual([2048, false]);
-    const under = await sandbox.run('select * from t', { maxRows: 11, timeoutMs: 5_000 });
+    const under = await sandbox.run('select * from t', { maxRows: 11, maxBytes: MAX_BYTES, timeoutMs: 5_000 });
     expect([under.rows.length, under.truncated]).toEqual([10, false]);
   });
 
   it('streams: a result of a trillion rows answers its first rows at once', async () => {
     const started = Date.now();
-    const huge = await sandbox.run('select range as n from range(1000000000000)', { maxRows: 10, timeoutMs: 5_000 });
+    const huge = await sandbox.run('select range as n from range(1000000000000)', {
+      maxRows: 10,
+      maxBytes: MAX_BYTES,
+      timeoutMs: 5_000,
+    });
     expect(huge.rows).toEqual(Array.from({ length: 10 }, (_, i) => [i]));
     expect(huge.truncated).toBe(true);
     expect(Date.now() - started).toBeLessThan(4_000);
@@ -234,7 +248,11 @@ describe('limits', () => {
 
   it('interrupts a query at the timeout, and the next query runs', async () => {
     const started = Date.now();
-    const slow = await failure(sandbox, 'select count(*) from range(10000000000)', { maxRows: 10, timeoutMs: 300 });
+    const slow = await failure(sandbox, 'select count(*) from range(10000000000)', {
+      maxRows: 10,
+      maxBytes: MAX_BYTES,
+      timeoutMs: 300,
+    });
     expect(slow.outcome).toBe('timeout');
     expect(slow.message).toBe('The query ran longer than 300 ms and was interrupted.');
     // Interrupted, not abandoned: the call returns once DuckDB has stopped (a count over 10^10 rows takes minutes).
@@ -252,7 +270,7 @@ describe('limits', () => {
     const one = new QuerySandbox(warehouse.dir, { maxConcurrent: 1 });
     try {
       const running = one
-        .run('select count(*) from range(10000000000)', { maxRows: 1, timeoutMs: 500 })
+        .run('select count(*) from range(10000000000)', { maxRows: 1, maxBytes: MAX_BYTES, timeoutMs: 500 })
         .catch((e) => e);
       const busy = await failure(one, 'select 1');
       expect(busy.outcome).toBe('busy');
