@@ -17,4 +17,6 @@ export interface WorkerReply {
   readonly fault?: string;
   /** Settings that differ from what the process set: it exits after this reply, and is replaced. */
   readonly settingsChanged: string[];
+  /** The process's writable memory after the query (VmData; 0 where /proc is not there). */
+  readonly memoryBytes: number;
 }

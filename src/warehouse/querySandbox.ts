@@ -12,12 +12,19 @@ export const MAX_CONCURRENT_QUERIES = 4;
 
 /**
  * The OS memory limit of each query process (RLIMIT_DATA, set with util-linux `prlimit --data`): DuckDB's
- * memory_limit covers its buffer manager only, and a function building a huge string went to 3 GB past it. At this
- * limit an allocation fails, and DuckDB answers "Out of Memory Error" or the process dies (answered "out of memory").
- * RLIMIT_DATA rather than RLIMIT_AS: it counts what the process writes, not the address space V8 and DuckDB
- * reserve, so the limit is about memory in use (a fresh process holds about 130 MB of it).
+ * memory_limit covers its buffer manager only, and `repeat` building a 1.5 GB string went to 3 GB of RSS past it.
+ * At this limit an allocation fails, and DuckDB answers "Out of Memory Error" or the process dies (answered "out of
+ * memory"). RLIMIT_DATA rather than RLIMIT_AS: it counts writable memory, not the address space V8 and DuckDB reserve
+ * (1.2 GB at start). A fresh process has about 130 MB of it; 60 rows of 10 MB, whose first 3 fill the byte cap, take
+ * 1.5 GB (the strings are in DuckDB's chunk and in V8), so 2 GB is the smallest round limit that answers them.
  */
-export const QUERY_PROCESS_MEMORY = 1024 ** 3;
+export const QUERY_PROCESS_MEMORY = 2 * 1024 ** 3;
+
+/**
+ * A process that used more than this (freed memory stays with the allocator) or ran out of memory is replaced after
+ * its query, so the next query starts with the whole limit.
+ */
+const RECYCLE_ABOVE = QUERY_PROCESS_MEMORY / 2;
 
 /** After the timeout's interrupt, how long a query may take to stop before its process is killed. */
 export const KILL_GRACE_MS = 1000;
@@ -199,6 +206,8 @@ export class QuerySandbox {
           'a query changed the sandbox settings: its process was discarded',
         );
         this.#discard(proc);
+      } else if (reply.memoryBytes > RECYCLE_ABOVE || /out of memory/i.test(reply.failure?.message ?? '')) {
+        this.#discard(proc);
       } else if (!this.#closed) {
         this.#idle.push(proc);
       } else {
@@ -215,6 +224,11 @@ export class QuerySandbox {
   /** The process ids of the query processes (for tests that crash one). */
   pids(): number[] {
     return [...this.#all].flatMap((proc) => (proc.child.pid === undefined ? [] : [proc.child.pid]));
+  }
+
+  /** The process ids of the processes running a query now. */
+  runningPids(): number[] {
+    return [...this.#all].flatMap((proc) => (proc.pending && proc.child.pid !== undefined ? [proc.child.pid] : []));
   }
 
   /** Stops every query process; a query in flight fails. */

@@ -4,6 +4,7 @@
 import { changedSettings, runOnConnection, sandboxReader, settingsFingerprint, type QueryLimits } from './sandbox.ts';
 import { QueryFailure } from './queryFailure.ts';
 import { safeErrorMessage } from './safeError.ts';
+import { readFileSync } from 'node:fs';
 import type { WorkerReply, WorkerRequest } from './queryProtocol.ts';
 
 const warehouseDir = process.argv[2];
@@ -15,11 +16,11 @@ const reader = sandboxReader(warehouseDir);
 /** The settings as lockDown left them, read before this process ran any query. */
 let baseline: Map<string, string> | null = null;
 
-async function answer(sql: string, limits: QueryLimits): Promise<Omit<WorkerReply, 'id'>> {
+async function answer(sql: string, limits: QueryLimits): Promise<Omit<WorkerReply, 'id' | 'memoryBytes'>> {
   try {
     const outcome = await reader.withConnection(async (conn) => {
       baseline ??= await settingsFingerprint(conn);
-      let reply: Omit<WorkerReply, 'id' | 'settingsChanged'>;
+      let reply: Omit<WorkerReply, 'id' | 'settingsChanged' | 'memoryBytes'>;
       try {
         reply = { result: await runOnConnection(conn, sql, limits) };
       } catch (error) {
@@ -42,10 +43,20 @@ async function answer(sql: string, limits: QueryLimits): Promise<Omit<WorkerRepl
   }
 }
 
+/** VmData of this process (what RLIMIT_DATA counts), in bytes; 0 off Linux. */
+function memoryBytes(): number {
+  try {
+    const kb = /^VmData:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kb === undefined ? 0 : Number(kb) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 process.on('message', (message: WorkerRequest) => {
   void answer(message.sql, message.limits).then((reply) => {
     // A changed setting outlives the query: the parent discards this process on reading settingsChanged.
-    process.send!({ id: message.id, ...reply } satisfies WorkerReply);
+    process.send!({ id: message.id, ...reply, memoryBytes: memoryBytes() } satisfies WorkerReply);
   });
 });
 // The server went away: so does this process.
