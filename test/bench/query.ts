@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { createApiKey } from '../../src/auth/keys.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
+import { finishQueryAudit, startQueryAudit } from '../../src/warehouse/queryAudit.ts';
 import { QuerySandbox } from '../../src/warehouse/querySandbox.ts';
 import { publishedPath } from '../../src/warehouse/snapshotFiles.ts';
 import { startServe } from '../helpers/cli.ts';
@@ -15,7 +16,7 @@ import { withScratchDatabase } from './scratch.ts';
  * `npm run bench -- query`: what running queries outside the server process costs (PRODUCT.md "Query endpoint").
  * Over VOTES exported votes, the median latency of a small aggregation three ways, in one run: run directly on DuckDB
  * in this process (the baseline), through the sandbox's process pool (statement check, allow-list, IPC, settings
- * check), and through POST /api/v1/query of a running `serve` (plus HTTP, auth and the two audit writes); then rows/s
+ * check), and through POST /api/v1/query of a running `serve` (plus HTTP, auth and the two audit writes, also timed alone); then rows/s
  * of a 10,000-row result each way. Target: endpoint overhead under 10 ms at the median. Figures are printed, never
  * asserted (STYLE.md "Tests").
  */
@@ -93,6 +94,30 @@ export async function run(): Promise<void> {
         await sandbox.close();
       }
 
+      // What every endpoint query pays besides the sandbox: its audit row, written before it runs and completed after.
+      const auditPool = createPool({
+        connectionString: url,
+        max: 2,
+        idleInTransactionTimeoutMs: 0,
+        logger: createLogger('warn'),
+      });
+      let audit: number[];
+      try {
+        const caller = { apiKeyId: null, apiKeyName: 'bench', source: 'cli' as const };
+        audit = await times(REQUESTS, async () => {
+          const id = await startQueryAudit(auditPool, caller, SMALL, 10_000);
+          await finishQueryAudit(auditPool, id, {
+            outcome: 'ok',
+            durationMs: 1,
+            rowCount: 2,
+            truncated: false,
+            error: null,
+          });
+        });
+      } finally {
+        await auditPool.end();
+      }
+
       const serve = await startServe(['--no-jobs', '--port', '0'], {
         DATABASE_URL: url,
         DATA_DIR: dataDir,
@@ -126,6 +151,7 @@ export async function run(): Promise<void> {
       row('sandbox process pool', pooled);
       row('POST /api/v1/query', endpoint);
       row('GET /healthz (the HTTP floor)', floor);
+      row('the two audit writes alone', audit);
       say(`  isolation overhead (pool - baseline):  ${ms(median(pooled) - median(direct))} at the median`);
       say(
         `  endpoint overhead (endpoint - baseline): ${ms(median(endpoint) - median(direct))} at the median (target < 10 ms)`,
