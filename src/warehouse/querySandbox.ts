@@ -43,6 +43,18 @@ function findPrlimit(): string | null {
   return null;
 }
 
+/**
+ * The environment of a query process: what Node and tsx need, and nothing of the server's (DATABASE_URL and
+ * PII_HASH_SECRET stay out of a process that runs analysts' SQL).
+ */
+function workerEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT']) {
+    if (process.env[name] !== undefined) env[name] = process.env[name];
+  }
+  return env;
+}
+
 interface Pending {
   readonly id: number;
   readonly resolve: (reply: WorkerReply) => void;
@@ -61,7 +73,11 @@ class QueryProcess {
   #stderr = '';
 
   constructor(command: string, args: string[], onExit: (proc: QueryProcess) => void) {
-    this.child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+    this.child = spawn(command, args, {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'json',
+      env: workerEnv(),
+    });
     // Kept to tell an out-of-memory death from another crash; never logged (DuckDB may quote the SQL there).
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (text: string) => {

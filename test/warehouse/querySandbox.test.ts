@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rename } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,6 +149,15 @@ describe('the settings check', () => {
 });
 
 describe('the pool', () => {
+  it("starts query processes without the server's environment (no database URL, no secret)", async () => {
+    await count();
+    const [pid] = sandbox.pids();
+    const names = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').map((entry) => entry.split('=')[0]);
+    expect(process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL).toBeTruthy();
+    expect(names.filter((name) => /DATABASE|SECRET|PG/.test(name!))).toEqual([]);
+    expect(names).toContain('PATH');
+  });
+
   it('keeps the 429 (busy) when every process is running, and never runs more processes than its size', async () => {
     const one = new QuerySandbox(warehouse.dir, { maxConcurrent: 1 });
     try {
