@@ -15,6 +15,8 @@ export interface Config {
   readonly faqAutoApproveTrust: number;
   readonly queryTimeoutMs: number;
   readonly queryMaxRows: number;
+  /** Bytes of a query answer's rows (their JSON text) at most; past it the answer is truncated (QUERY_MAX_BYTES). */
+  readonly queryMaxBytes: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Connections in the service's pool (PG_POOL_MAX). */
   readonly poolMax: number;
@@ -45,6 +47,7 @@ export const DEFAULTS = {
   FAQ_AUTO_APPROVE_TRUST: '0.9',
   QUERY_TIMEOUT_MS: '10000',
   QUERY_MAX_ROWS: '10000',
+  QUERY_MAX_BYTES: '33554432', // 32 MB
   LOG_LEVEL: 'info',
   PG_POOL_MAX: '20',
   PG_IDLE_TX_TIMEOUT_MS: '60000',
@@ -142,6 +145,8 @@ export function configFromEnv(env: Env = process.env): Config {
     faqAutoApproveTrust: trust,
     queryTimeoutMs: integer(env, 'QUERY_TIMEOUT_MS', 100, 3_600_000),
     queryMaxRows: integer(env, 'QUERY_MAX_ROWS', 1, 10_000_000),
+    // Within what one V8 string and one IPC message carry comfortably (the JSON answer is built in memory).
+    queryMaxBytes: integer(env, 'QUERY_MAX_BYTES', 1024, 256 * 1024 * 1024),
     logLevel,
     poolMax: integer(env, 'PG_POOL_MAX', 1, 1000),
     idleInTransactionTimeoutMs: integer(env, 'PG_IDLE_TX_TIMEOUT_MS', 0, 86_400_000),

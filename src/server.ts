@@ -14,7 +14,7 @@ import { setPhoneRegions } from './privacy/phone.ts';
 import { loadPiiSecret } from './privacy/secret.ts';
 import { VoteWriter } from './feedback/votes/writer.ts';
 import { WarehouseReader } from './warehouse/reader.ts';
-import { QuerySandbox } from './warehouse/sandbox.ts';
+import { QuerySandbox } from './warehouse/querySandbox.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { jobDefinitions } from '../jobs/index.ts';
 import { startScheduler } from '../jobs/scheduler.ts';
@@ -48,7 +48,7 @@ export async function buildServices(config: Config, database: Database, logger: 
     piiSecret: await loadPiiSecret(config),
     voteWriter: new VoteWriter(database.pool),
     warehouse,
-    sandbox: new QuerySandbox(config.warehouseDir),
+    sandbox: new QuerySandbox(config.warehouseDir, { logger }),
     jobs: new JobRunner({
       // Jobs run long statements (the export's snapshot and COPY): their own pool, without the request timeouts.
       pool: database.jobPool,

@@ -11,7 +11,7 @@ import { createMetrics } from '../../src/http/metrics.ts';
 import { allRoutes } from '../../src/http/routes/index.ts';
 import type { Services } from '../../src/http/services.ts';
 import { WarehouseReader } from '../../src/warehouse/reader.ts';
-import { QuerySandbox } from '../../src/warehouse/sandbox.ts';
+import { QuerySandbox } from '../../src/warehouse/querySandbox.ts';
 import { JobRunner } from '../../jobs/runner.ts';
 import { jobDefinitions } from '../../jobs/index.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from './db.ts';
