@@ -79,8 +79,8 @@ const countHeaders = {
   'X-Truncated': { description: 'truncated: "true" or "false"', schema: Type.String({ enum: ['true', 'false'] }) },
   'X-Elapsed-Ms': { description: 'elapsed_ms', schema: Type.Number({ minimum: 0 }) },
   'X-Truncated-Reason': {
-    description: 'truncated_reason, when truncated: "rows" or "bytes"',
-    schema: Type.String({ enum: ['rows', 'bytes'] }),
+    description: 'truncated_reason: "rows" or "bytes", and "none" when the answer is whole',
+    schema: Type.String({ enum: ['rows', 'bytes', 'none'] }),
   },
 };
 
@@ -173,7 +173,7 @@ export const queryRoutes = defineRoutes({
     ctx.set('X-Row-Count', String(answer.rowCount));
     ctx.set('X-Truncated', String(answer.truncated));
     ctx.set('X-Elapsed-Ms', String(answer.elapsedMs));
-    if (answer.truncatedReason) ctx.set('X-Truncated-Reason', answer.truncatedReason);
+    ctx.set('X-Truncated-Reason', answer.truncatedReason ?? 'none');
     if (format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8; header=present';
       return { status: 200, body: resultCsv(answer.columns, answer.rows) };
