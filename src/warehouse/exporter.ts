@@ -230,16 +230,15 @@ export async function runExport(
     timer.mark('rollups');
     const finishedAt = new Date();
     await finishExportRun(conn, runId, finishedAt);
+    let snapshotFile = buildFile;
     if (compactReason !== null) {
       // The copy, its WAL and DuckDB's spill files stay in the work directory, removed below.
-      const compactFile = path.join(workDir, 'compact.duckdb');
-      await compactInto(conn, compactFile);
+      snapshotFile = path.join(workDir, 'compact.duckdb');
+      await compactInto(conn, snapshotFile);
       // The copy is discarded: closing it need not checkpoint its WAL first.
       await conn.run('pragma disable_checkpoint_on_shutdown');
       closeBuild(build);
       build = null;
-      await fs.rm(`${buildFile}.wal`, { force: true });
-      await fs.rename(compactFile, buildFile);
       timer.mark('compact');
     } else {
       await conn.run('checkpoint');
@@ -248,7 +247,7 @@ export async function runExport(
       timer.mark('checkpoint');
     }
     signal?.throwIfAborted();
-    const publishedFile = await publishSnapshot(buildFile, warehouseDir);
+    const publishedFile = await publishSnapshot(snapshotFile, warehouseDir);
     timer.mark('publish');
     try {
       await recordExportState(pool, warehouseDir, {
