@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { literal } from '../../src/warehouse/sqlText.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { exportNow, tempWarehouse } from './compare.ts';
+import { duckRows, exportNow, onPublished, tempWarehouse } from './compare.ts';
 import {
   closeExportFixture,
   expectWarehouseEqual,
@@ -31,6 +31,9 @@ const MARKERS = {
   query: marker(),
   response: marker(),
   comment: marker(),
+  // A reason and a metadata value reach the rollups (vote_reasons_daily keeps reasons as text).
+  reason: marker(),
+  metadata: marker(),
   interview: marker(),
   expert: marker(),
   faq: marker(),
@@ -104,7 +107,7 @@ async function setFirst(table: string, column: string, text: string, key: string
   return rows[0]!.key;
 }
 
-const ALL: MarkerName[] = ['query', 'response', 'comment', 'interview', 'expert', 'faq'];
+const ALL = Object.keys(MARKERS) as MarkerName[];
 
 describe('erasure is physical', { timeout: 60_000 }, () => {
   let warehouseDir: string;
@@ -116,9 +119,10 @@ describe('erasure is physical', { timeout: 60_000 }, () => {
     const { pool } = fixture!.db;
     warehouseDir = app!.config.warehouseDir;
     await pool.query(
-      `insert into votes (conversation_id, vote, query, response, reasons, comment)
-       values ('erase-me', 'down', $1, $2, array['wrong'], $3), ('erase-me', 'up', 'second thoughts', null, '{}', null)`,
-      [MARKERS.query, MARKERS.response, MARKERS.comment],
+      `insert into votes (conversation_id, vote, query, response, reasons, comment, metadata)
+       values ('erase-me', 'down', $1, $2, array['wrong', $4], $3, jsonb_build_object('app', 'chat', 'note', $5::text)),
+              ('erase-me', 'up', 'second thoughts', null, '{}', null, '{}')`,
+      [MARKERS.query, MARKERS.response, MARKERS.comment, MARKERS.reason, MARKERS.metadata],
     );
     interviewSession = await setFirst('interview_feedbacks', 'technical_feedback', MARKERS.interview, 'session_id');
     expertFeedback = await setFirst('expert_feedback', 'improved_answer', MARKERS.expert, 'id');
@@ -128,6 +132,11 @@ describe('erasure is physical', { timeout: 60_000 }, () => {
     const inFile = await markersInBytes(warehouseDir);
     expect(Object.keys(inFile).sort()).toEqual([...ALL].sort());
     expect(inFile.query).toEqual(['warehouse.duckdb']);
+    // The rollups hold the reason too (a table of their own, checked through DuckDB rather than the bytes).
+    const rollup = await onPublished(warehouseDir, (conn) =>
+      duckRows(conn, `select count(*)::int as n from vote_reasons_daily where reason = ${literal(MARKERS.reason)}`),
+    );
+    expect(rollup).toEqual([{ n: 1 }]);
     expect(Object.keys(await markersInParquet(lake!.dir)).sort()).toEqual([...ALL].sort());
   });
 
