@@ -263,7 +263,8 @@ export async function runExport(
     }
     const parquetDir = options.parquetDir ? path.resolve(options.parquetDir) : null;
     if (parquetDir) {
-      await writeParquet(publishedFile, parquetDir, phase.plans, workDir, droppedTables);
+      const unplanned = (options.tables ?? EXPORTED_TABLES).filter((table) => !planned.has(table));
+      await writeParquet(publishedFile, parquetDir, phase.plans, workDir, unplanned);
       timer.mark('parquet');
     }
     const result: ExportResult = {

@@ -36,7 +36,7 @@ async function removeStaleDirs(parquetDir: string): Promise<void> {
  * whole table: the previous one or the new one (the swap is two renames; a reader listing in between may find the
  * directory missing for an instant, never half-written). The retired directory is removed at once, and one left by
  * a killed export is removed by the next, so after an export no file in DIR holds a row the snapshot no longer has
- * (README "Privacy"); a table gone from the warehouse (`dropped`) leaves DIR too.
+ * (README "Privacy"); a table gone from Postgres (`dropped`) leaves DIR too.
  */
 export async function writeParquet(
   snapshotFile: string,
