@@ -14,6 +14,7 @@ export function exportDetail(result: ExportResult): Record<string, unknown> {
     system_identifier: result.systemIdentifier,
     rows_changed: result.rowsChanged,
     rows_deleted: result.rowsDeleted,
+    compact_reason: result.compactReason,
     rollup_ms: result.rollupMs,
     phases_ms: result.phasesMs,
     duration_ms: result.finishedAt.getTime() - result.startedAt.getTime(),

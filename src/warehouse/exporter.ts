@@ -5,6 +5,7 @@ import { withTransaction, type Pool } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
 import { closeBuild, openBuild, PHASE_SETTINGS, REOPEN_AFTER_ROWS, type Build } from './buildInstance.ts';
 import { planTables } from './columns.ts';
+import { compactInto, compactionReason } from './compaction.ts';
 import { makeRowPipe } from './copyStream.ts';
 import {
   copyHistory,
@@ -21,7 +22,7 @@ import { captureRollupChanges, refreshRollups, type SourceChange } from './rollu
 import { copyPublished, createWorkDir, fileExists, publishSnapshot, publishedPath } from './snapshotFiles.ts';
 import { ident } from './sqlText.ts';
 import { tombstoneHorizon } from './tombstones.ts';
-import { applyMerge, copyTable, tableCount, type PendingMerge } from './tableCopy.ts';
+import { applyMerge, copyTable, tableCount, tableExists, type PendingMerge } from './tableCopy.ts';
 import { EXPORTED_TABLES, type ExportMode, type ExportOptions, type ExportResult, type TableResult } from './types.ts';
 
 /** Why this export must be full, or null when it can be incremental. */
@@ -142,6 +143,9 @@ export async function runExport(
     // What each table's changes mean for the rollups; the keys they affect are captured before each merge, while the
     // old row versions are still there (src/warehouse/rollupMaintenance.ts).
     const sourceChanges = new Map<string, SourceChange>();
+    // Row versions this export removes from the copy of the published file: their bytes stay in it (compaction.ts).
+    let replaced = 0;
+    const rebuiltTables: string[] = [];
     for (const plan of phase.plans) {
       signal?.throwIfAborted();
       const merge = phase.merges.find((m) => m.plan === plan);
@@ -149,9 +153,12 @@ export async function runExport(
       let deleted = 0;
       if (merge) {
         sourceChanges.set(plan.table, await captureRollupChanges(loadConn, merge));
-        ({ changed, deleted } = await applyMerge(loadConn, merge));
+        const applied = await applyMerge(loadConn, merge);
+        ({ changed, deleted } = applied);
+        replaced += applied.replaced;
       } else {
         sourceChanges.set(plan.table, 'reloaded');
+        if (phase.mode === 'incremental') rebuiltTables.push(plan.table);
       }
       results.push({
         table: plan.table,
@@ -170,9 +177,21 @@ export async function runExport(
     }
     // A table that is gone from Postgres (a migration was reverted) leaves the warehouse too.
     const planned = new Set(phase.plans.map((p) => p.table));
+    const droppedTables: string[] = [];
     for (const table of options.tables ?? EXPORTED_TABLES) {
-      if (!planned.has(table)) await loadConn.run(`drop table if exists ${ident(table)}`);
+      if (planned.has(table) || !(await tableExists(loadConn, table))) continue;
+      await loadConn.run(`drop table ${ident(table)}`);
+      droppedTables.push(table);
     }
+    // A full export builds a fresh file; an incremental one that removed rows from its copy must rebuild it.
+    const compactReason =
+      phase.mode === 'full'
+        ? null
+        : compactionReason({
+            deleted: results.reduce((n, t) => n + t.deleted, 0),
+            replaced,
+            rebuiltTables: [...rebuiltTables, ...droppedTables],
+          });
     if (phase.mode === 'full' && (await fileExists(publishedPath(warehouseDir)))) {
       if (!(await copyHistory(loadConn, publishedPath(warehouseDir)).catch(() => false)))
         logger.debug('export history not carried over');
@@ -211,12 +230,24 @@ export async function runExport(
     timer.mark('rollups');
     const finishedAt = new Date();
     await finishExportRun(conn, runId, finishedAt);
-    await conn.run('checkpoint');
-    closeBuild(build);
-    build = null;
-    timer.mark('checkpoint');
+    let snapshotFile = buildFile;
+    if (compactReason !== null) {
+      // The copy, its WAL and DuckDB's spill files stay in the work directory, removed below.
+      snapshotFile = path.join(workDir, 'compact.duckdb');
+      await compactInto(conn, snapshotFile);
+      // The copy is discarded: closing it need not checkpoint its WAL first.
+      await conn.run('pragma disable_checkpoint_on_shutdown');
+      closeBuild(build);
+      build = null;
+      timer.mark('compact');
+    } else {
+      await conn.run('checkpoint');
+      closeBuild(build);
+      build = null;
+      timer.mark('checkpoint');
+    }
     signal?.throwIfAborted();
-    const publishedFile = await publishSnapshot(buildFile, warehouseDir);
+    const publishedFile = await publishSnapshot(snapshotFile, warehouseDir);
     timer.mark('publish');
     try {
       await recordExportState(pool, warehouseDir, {
@@ -232,7 +263,8 @@ export async function runExport(
     }
     const parquetDir = options.parquetDir ? path.resolve(options.parquetDir) : null;
     if (parquetDir) {
-      await writeParquet(publishedFile, parquetDir, phase.plans, workDir);
+      const unplanned = (options.tables ?? EXPORTED_TABLES).filter((table) => !planned.has(table));
+      await writeParquet(publishedFile, parquetDir, phase.plans, workDir, unplanned);
       timer.mark('parquet');
     }
     const result: ExportResult = {
@@ -246,6 +278,7 @@ export async function runExport(
       previousWatermark: phase.mode === 'full' ? null : state!.watermark,
       systemIdentifier,
       tables: results.map(({ columns: _columns, ...t }) => t),
+      compactReason,
       rowsChanged: results.reduce((n, t) => n + t.changed, 0),
       rowsDeleted: results.reduce((n, t) => n + t.deleted, 0),
       lagSeconds: phase.snapshot.lagSeconds,
@@ -265,6 +298,7 @@ export async function runExport(
         watermark: result.watermark,
         lagSeconds: result.lagSeconds,
         rollups: rollups.mode,
+        compacted: compactReason !== null,
       },
       'export published',
     );

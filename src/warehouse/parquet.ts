@@ -2,7 +2,28 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { TablePlan } from './columns.ts';
+import { isAlive } from './snapshotFiles.ts';
 import { ident, literal } from './sqlText.ts';
+
+/** `.<table>.<pid>.tmp` (being written) and `.<table>.<pid>.old` (being retired): one export's private directories. */
+const PRIVATE_DIR = /^\.(.+)\.(\d+)\.(tmp|old)$/;
+
+/**
+ * Removes what exports whose process is gone (kill -9, power loss) left in DIR: a retired table directory holds the
+ * rows of an older export, erased ones included, and nothing else would ever remove it.
+ */
+async function removeStaleDirs(parquetDir: string): Promise<void> {
+  const entries = await fs.readdir(parquetDir);
+  await Promise.all(
+    entries.map(async (entry) => {
+      const match = PRIVATE_DIR.exec(entry);
+      if (!match) return;
+      const pid = Number(match[2]);
+      if (pid !== process.pid && isAlive(pid)) return;
+      await fs.rm(path.join(parquetDir, entry), { recursive: true, force: true });
+    }),
+  );
+}
 
 /**
  * `export --parquet DIR`: every exported table as Parquet, read from the snapshot just published, for engines other
@@ -13,15 +34,20 @@ import { ident, literal } from './sqlText.ts';
  *
  * Each table is written to a hidden sibling directory and swapped in by renames, so a reader of DIR/<table> sees a
  * whole table: the previous one or the new one (the swap is two renames; a reader listing in between may find the
- * directory missing for an instant, never half-written).
+ * directory missing for an instant, never half-written). The retired directory is removed at once, and one left by
+ * a killed export is removed by the next, so after an export no file in DIR holds a row the snapshot no longer has
+ * (README "Privacy"); a table gone from Postgres (`dropped`) leaves DIR too.
  */
 export async function writeParquet(
   snapshotFile: string,
   parquetDir: string,
   plans: readonly TablePlan[],
   workDir: string,
+  dropped: readonly string[] = [],
 ): Promise<void> {
   await fs.mkdir(parquetDir, { recursive: true });
+  await removeStaleDirs(parquetDir);
+  for (const table of dropped) await fs.rm(path.join(parquetDir, table), { recursive: true, force: true });
   const instance = await DuckDBInstance.create(snapshotFile, {
     access_mode: 'READ_ONLY',
     memory_limit: '160MB',

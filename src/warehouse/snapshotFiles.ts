@@ -25,7 +25,8 @@ function workRoot(warehouseDir: string): string {
   return path.join(warehouseDir, '.export');
 }
 
-function isAlive(pid: number): boolean {
+/** True while process `pid` exists (on this host). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -116,25 +116,30 @@ export async function copyTable(
   return { mode: 'incremental', copied: 0 };
 }
 
-/** Upsert by primary key (delete the old versions, insert the new), then apply the deletes. */
+/**
+ * Upsert by primary key (delete the old versions, insert the new), then apply the deletes. `replaced` counts the old
+ * versions the upsert removed: like the deleted rows, their bytes stay in the file until it is rebuilt (compaction.ts).
+ */
 export async function applyMerge(
   conn: DuckDBConnection,
   merge: PendingMerge,
-): Promise<{ changed: number; deleted: number }> {
+): Promise<{ changed: number; deleted: number; replaced: number }> {
   const table = ident(merge.plan.table);
   const pk = ident(merge.plan.primaryKey!.name);
   let changed = 0;
   let deleted = 0;
+  let replaced = 0;
   if (merge.gone) {
     const result = await conn.run(`delete from ${table} where ${pk} in (select id from ${merge.gone})`);
     deleted = Number(result.rowsChanged);
     await conn.run(`drop table ${merge.gone}`);
   }
   if (merge.stage) {
-    await conn.run(`delete from ${table} where ${pk} in (select ${pk} from ${merge.stage})`);
+    const removed = await conn.run(`delete from ${table} where ${pk} in (select ${pk} from ${merge.stage})`);
+    replaced = Number(removed.rowsChanged);
     const result = await conn.run(`insert into ${table} select * from ${merge.stage}`);
     changed = Number(result.rowsChanged);
     await conn.run(`drop table ${merge.stage}`);
   }
-  return { changed, deleted };
+  return { changed, deleted, replaced };
 }

@@ -86,6 +86,11 @@ export interface ExportResult {
   readonly tables: readonly TableResult[];
   readonly rowsChanged: number;
   readonly rowsDeleted: number;
+  /**
+   * Why the snapshot was rebuilt into a fresh file before publication (an incremental export that deleted or replaced
+   * rows, so no byte of them stays in the published file; src/warehouse/compaction.ts), or null when it was not.
+   */
+  readonly compactReason: string | null;
   /** Age in seconds of the oldest open write transaction at snapshot time (it holds the watermark back). */
   readonly lagSeconds: number | null;
   /** Milliseconds spent in the rollups (part of the total). */
@@ -95,7 +100,10 @@ export interface ExportResult {
    * rows the changes affect) or 'unchanged' (its sources did not change). See src/warehouse/rollupMaintenance.ts.
    */
   readonly rollups: Readonly<Record<string, 'full' | 'incremental' | 'unchanged'>>;
-  /** Milliseconds per phase: prepare, copy (Postgres -> DuckDB), merge, record, rollups, checkpoint, publish, parquet. */
+  /**
+   * Milliseconds per phase: prepare, copy (Postgres -> DuckDB), merge, record, rollups, checkpoint (or compact),
+   * publish, parquet.
+   */
   readonly phasesMs: Readonly<Record<string, number>>;
   readonly publishedPath: string;
   readonly parquetDir: string | null;
