@@ -19,26 +19,63 @@ export interface PoolOptions {
   readonly connectionString: string;
   readonly max: number;
   readonly idleInTransactionTimeoutMs: number;
+  /** How long a new connection (or a wait for a free one) may take before the request gets a 503 (default 5 s). */
+  readonly connectTimeoutMs?: number;
+  /**
+   * `statement_timeout` of every session (0: none). The server cancels a statement that runs longer; the client gives
+   * up one second later on its own (`query_timeout`), which is what answers when the server cannot: a frozen
+   * (SIGSTOPped) or unreachable Postgres that keeps the TCP connection open.
+   */
+  readonly statementTimeoutMs?: number;
   readonly applicationName?: string;
   readonly logger: Logger;
 }
 
+/** How much longer than statement_timeout the client waits for an answer before it drops the connection itself. */
+export const CLIENT_TIMEOUT_GRACE_MS = 1_000;
+
+/** Set on a client once its connection failed; the client is destroyed at release instead of going back to the pool. */
+const LOST = Symbol('connection lost');
+
+/** Whether this client's connection was lost (an 'error' event), so it must not be used again. */
+export function connectionLost(client: PoolClient): boolean {
+  return (client as PoolClient & { [LOST]?: true })[LOST] === true;
+}
+
 export function createPool(options: PoolOptions): Pool {
+  const startup = [
+    // One stuck transaction must not hold the export watermark back for ever (README "Export model"). Sent as
+    // startup options, so they are in force before the first query.
+    options.idleInTransactionTimeoutMs > 0
+      ? `-c idle_in_transaction_session_timeout=${Math.trunc(options.idleInTransactionTimeoutMs)}`
+      : '',
+    options.statementTimeoutMs ? `-c statement_timeout=${Math.trunc(options.statementTimeoutMs)}` : '',
+  ].filter(Boolean);
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
     application_name: options.applicationName ?? 'feedback-warehouse',
-    // Issue 4: one stuck transaction must not hold the export watermark back for ever. Sent as a startup option,
-    // so it is in force before the first query.
-    ...(options.idleInTransactionTimeoutMs > 0
-      ? { options: `-c idle_in_transaction_session_timeout=${Math.trunc(options.idleInTransactionTimeoutMs)}` }
-      : {}),
+    ...(startup.length > 0 ? { options: startup.join(' ') } : {}),
+    ...(options.statementTimeoutMs ? { query_timeout: options.statementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS } : {}),
+    // The kernel answers keepalive probes for a frozen server; they still find a peer that vanished.
+    keepAlive: true,
   });
   // An idle client whose server went away emits 'error' on the pool; without a listener Node would crash. The pool
-  // drops that client and the next checkout reconnects, which is how the service recovers by itself (issue 2, item 8).
+  // drops that client and the next checkout reconnects, which is how the service recovers by itself.
   pool.on('error', (error) => options.logger.warn({ err: error }, 'idle postgres client lost'));
+  // pg-pool removes its own 'error' listener while a client is checked out (for a transaction, a COPY, a keyed vote
+  // group), so a connection lost between two statements of a transaction would be an unhandled 'error' event and
+  // kill the process. Every client gets a listener of its own for its whole life: the error is recorded on the
+  // client, the statement in flight (or the next one) fails with a connection error, which the error mapping answers
+  // with 503, and release() destroys the client (withOwnTransaction passes the error on).
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      (client as PoolClient & { [LOST]?: true })[LOST] = true;
+      options.logger.warn({ err: error }, 'postgres connection lost');
+    });
+  });
   return pool;
 }
 
@@ -77,13 +114,17 @@ export async function withOwnTransaction<T>(pool: Pool, fn: (client: PoolClient)
   try {
     return await fn(client);
   } catch (error) {
-    try {
-      await client.query('rollback');
-    } catch (rollbackError) {
-      broken = rollbackError as Error;
+    if (connectionLost(client)) {
+      broken = error as Error;
+    } else {
+      try {
+        await client.query('rollback');
+      } catch (rollbackError) {
+        broken = rollbackError as Error;
+      }
     }
     throw error;
   } finally {
-    client.release(broken);
+    client.release(broken ?? (connectionLost(client) ? new Error('connection lost') : undefined));
   }
 }

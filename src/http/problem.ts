@@ -6,6 +6,7 @@ import {
   EXCLUSION_VIOLATION,
   FOREIGN_KEY_VIOLATION,
   NOT_NULL_VIOLATION,
+  PROTOCOL_VIOLATION,
   QUERY_CANCELED,
   SERIALIZATION_FAILURE,
   UNIQUE_VIOLATION,
@@ -177,6 +178,9 @@ export function problemFromDatabaseError(error: unknown): HttpProblem | undefine
       return new HttpProblem(409, 'conflict', 'Conflict', 'A concurrent request changed the same records; retry.');
     case QUERY_CANCELED:
       return problems.unavailable('The database cancelled the statement (timeout). Retry shortly.', error);
+    case PROTOCOL_VIOLATION:
+      // The server could not read the message our data made (src/db/sqlstate.ts): this request's fault alone.
+      return problems.unprocessable('A value was refused by the database.');
     default:
       if (code.startsWith(DATA_EXCEPTION_CLASS)) return problems.unprocessable('A value was refused by the database.');
       return undefined;

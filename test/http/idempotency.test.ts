@@ -181,6 +181,22 @@ describe('Idempotency-Key', () => {
     expect((await send(5, '{}')).status).toBe(201);
   });
 
+  it('a NUL in one keyed vote is a 422 naming its field; the keyed votes sent with it are written', async () => {
+    const send = (i: number) =>
+      app.request('POST', '/api/v1/votes', {
+        key: ingest,
+        body: { conversation_id: `idem-nul-${i}`, vote: 'up', comment: i === 3 ? 'a\u0000b' : 'fine' },
+        headers: { 'Idempotency-Key': `nul-burst-${i}` },
+      });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => send(i)));
+    expect(results.map((r) => r.status)).toEqual(results.map((_, i) => (i === 3 ? 422 : 201)));
+    expect(results[3]!.json.errors).toEqual([{ path: '/comment', message: 'must not contain the NUL character' }]);
+    const { rows } = await app.db.pool.query(
+      "select count(*)::int as n from votes where conversation_id like 'idem-nul-%'",
+    );
+    expect(rows[0].n).toBe(9);
+  });
+
   it('stores nothing for a refused request, so the key can be used again', async () => {
     const headers = { 'Idempotency-Key': 'after-422' };
     expect(

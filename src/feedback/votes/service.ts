@@ -7,6 +7,7 @@ import type { Db } from '../../http/route.ts';
 import { problems } from '../../http/problem.ts';
 import { pseudonymiseEmail } from '../../privacy/pseudonym.ts';
 import { redactFields } from '../../privacy/redactFields.ts';
+import { nulErrors } from '../freeText.ts';
 import { METADATA_MAX_BYTES, type Vote, type VoteInput } from './schema.ts';
 
 /** A vote as it is written: free text redacted, the email replaced by its pseudonym. */
@@ -35,6 +36,20 @@ export function prepareVote(input: VoteInput, privacy: PrivacyContext, pathPrefi
       { path: `${pathPrefix}/metadata`, message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` },
     ]);
   }
+  // Postgres text cannot hold U+0000 either: a 422 naming the field, on every path (keyed, grouped, batched).
+  const nul = nulErrors(
+    {
+      conversation_id: input.conversation_id,
+      query: input.query,
+      response: input.response,
+      reasons: input.reasons,
+      comment: input.comment,
+      expert_ids: input.expert_ids,
+      email: input.email,
+    },
+    pathPrefix,
+  );
+  if (nul.length > 0) throw problems.validation(nul);
   if (metadata.includes('\\u0000')) {
     // Postgres jsonb cannot store U+0000; refuse it here rather than as a database error.
     throw problems.validation([{ path: `${pathPrefix}/metadata`, message: 'must not contain the NUL character' }]);
