@@ -53,9 +53,16 @@ describe.each(['fast', 'immediate'] as const)('a Postgres restart (pg_ctl stop -
       const summary = JSON.stringify(counts);
       const written = attempts.flatMap((a) => a.written);
       const refused = attempts.filter((a) => !ok(a));
+      const PATHS = ['vote', 'keyed-vote', 'batch', 'expert-feedback', 'interview-session', 'interview-feedback'];
+      const recovery: Record<string, number> = {};
+      for (const path of PATHS) {
+        const after = attempts.filter((a) => a.path === path && ok(a) && a.doneAt >= backAt);
+        recovery[path] = after.length === 0 ? Infinity : Math.min(...after.map((a) => a.doneAt)) - backAt;
+      }
       console.log(
         `restart -m ${mode}: ${attempts.length} requests, ${written.length} rows acknowledged, ` +
-          `${refused.length} not 2xx; Postgres down for ${backAt - downAt} ms; ${crashes.errors.length} crashes; ${summary}`,
+          `${refused.length} not 2xx; Postgres down for ${backAt - downAt} ms; ${crashes.errors.length} crashes; ` +
+          `first 2xx after Postgres was back (ms) ${JSON.stringify(recovery)}; ${summary}`,
       );
 
       expect(crashes.errors, describeCrashes(crashes.errors)).toEqual([]);
