@@ -19,6 +19,17 @@ export interface Config {
   readonly poolMax: number;
   /** Sessions end a transaction left idle this long (PG_IDLE_TX_TIMEOUT_MS), so nobody holds the export watermark back. */
   readonly idleInTransactionTimeoutMs: number;
+  /** A new Postgres connection, or a wait for a free one, gives up after this long: 503 (PG_CONNECT_TIMEOUT_MS). */
+  readonly connectTimeoutMs: number;
+  /**
+   * `statement_timeout` of the request pool (PG_STATEMENT_TIMEOUT_MS); the client itself gives up one second later,
+   * so a frozen server still gets a 503 (src/db/pool.ts). Jobs (the export) run on a pool of their own without it.
+   */
+  readonly statementTimeoutMs: number;
+  /** HTTP: a client must send its request headers within this long (HTTP_HEADERS_TIMEOUT_MS). */
+  readonly httpHeadersTimeoutMs: number;
+  /** HTTP: a client must send its whole request within this long (HTTP_REQUEST_TIMEOUT_MS). */
+  readonly httpRequestTimeoutMs: number;
 }
 
 /** Every default in one place (PRODUCT.md "Configuration"). */
@@ -32,6 +43,10 @@ export const DEFAULTS = {
   LOG_LEVEL: 'info',
   PG_POOL_MAX: '20',
   PG_IDLE_TX_TIMEOUT_MS: '60000',
+  PG_CONNECT_TIMEOUT_MS: '3000',
+  PG_STATEMENT_TIMEOUT_MS: '5000',
+  HTTP_HEADERS_TIMEOUT_MS: '10000',
+  HTTP_REQUEST_TIMEOUT_MS: '30000',
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -59,6 +74,18 @@ function integer(env: Env, name: keyof typeof DEFAULTS, min: number, max: number
 function optional(env: Env, name: string): string | null {
   const value = env[name];
   return value === undefined || value.trim() === '' ? null : value.trim();
+}
+
+/** Node's server timeouts: headers first, then the whole request, which must leave time for the headers. */
+function httpTimeouts(env: Env): Pick<Config, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs'> {
+  const httpHeadersTimeoutMs = integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 1_000, 600_000);
+  const httpRequestTimeoutMs = integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 1_000, 3_600_000);
+  if (httpRequestTimeoutMs < httpHeadersTimeoutMs) {
+    throw new ConfigError(
+      `HTTP_REQUEST_TIMEOUT_MS (${httpRequestTimeoutMs}) must be at least HTTP_HEADERS_TIMEOUT_MS (${httpHeadersTimeoutMs})`,
+    );
+  }
+  return { httpHeadersTimeoutMs, httpRequestTimeoutMs };
 }
 
 /**
@@ -102,5 +129,8 @@ export function configFromEnv(env: Env = process.env): Config {
     logLevel,
     poolMax: integer(env, 'PG_POOL_MAX', 1, 1000),
     idleInTransactionTimeoutMs: integer(env, 'PG_IDLE_TX_TIMEOUT_MS', 0, 86_400_000),
+    connectTimeoutMs: integer(env, 'PG_CONNECT_TIMEOUT_MS', 100, 600_000),
+    statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', 0, 86_400_000),
+    ...httpTimeouts(env),
   });
 }

@@ -213,9 +213,9 @@ export const demoCommands: CommandRegistrar = (program: Command, { config, logge
             });
             return { status: res.status, json: await res.json().catch(() => null) };
           }, n);
-          await database.pool.query(BACKDATE.votes, [summary.ids.votes]);
-          await database.pool.query(BACKDATE.expert_feedback, [summary.ids.expert_feedback]);
-          await database.pool.query(BACKDATE.interview_feedbacks, [summary.ids.interview_feedbacks]);
+          await database.jobPool.query(BACKDATE.votes, [summary.ids.votes]);
+          await database.jobPool.query(BACKDATE.expert_feedback, [summary.ids.expert_feedback]);
+          await database.jobPool.query(BACKDATE.interview_feedbacks, [summary.ids.interview_feedbacks]);
           process.stdout.write(
             `Loaded ${summary.votes} votes on ${n} conversations, ${summary.experts} experts with ` +
               `${summary.expertFeedback} reviews, and ${summary.interviews} interviews.\n` +

@@ -48,7 +48,8 @@ export async function buildServices(config: Config, database: Database, logger: 
     warehouse,
     sandbox: new QuerySandbox(config.warehouseDir),
     jobs: new JobRunner({
-      pool: database.pool,
+      // Jobs run long statements (the export's snapshot and COPY): their own pool, without the request timeouts.
+      pool: database.jobPool,
       config,
       logger,
       definitions: jobDefinitions(config),
@@ -76,7 +77,16 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   }
   const services = await buildServices(config, database, logger);
   const app = createApp(services, allRoutes(), [dashboards(), ...(options.extraMiddleware?.(services) ?? [])]);
-  const server = http.createServer(app.callback());
+  const server = http.createServer(
+    {
+      // A client that sends its headers or its body slowly holds a socket only this long (Node's defaults are 60 s
+      // and 300 s): it gets a 408 and the connection is closed. Node checks these every connectionsCheckingInterval.
+      headersTimeout: config.httpHeadersTimeoutMs,
+      requestTimeout: config.httpRequestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, config.httpHeadersTimeoutMs),
+    },
+    app.callback(),
+  );
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -21,6 +21,9 @@ export interface FieldError {
   readonly message: string;
 }
 
+/** At most this many entries in a problem's `errors`; the rest are counted (`error_count`, `errors_truncated`). */
+export const MAX_PROBLEM_ERRORS = 100;
+
 /**
  * An error that is an HTTP answer (RFC 9457 problem details). `expose` follows koa's contract: the detail is shown
  * to the client only when it is safe to; every 4xx built here is.
@@ -45,6 +48,8 @@ export class HttpProblem extends Error {
       headers?: Record<string, string>;
       extra?: Record<string, unknown>;
       cause?: unknown;
+      /** The errors are known to be incomplete (validation stopped early): say so even under the cap. */
+      partial?: boolean;
     } = {},
   ) {
     super(detail, { cause: options.cause });
@@ -52,9 +57,15 @@ export class HttpProblem extends Error {
     this.slug = slug;
     this.title = title;
     this.expose = status < 500 || status === 503;
-    this.errors = options.errors;
+    const errors = options.errors;
+    // An answer stays small whatever the body held: a 1 MB body of wrong values used to get a 26.9 MB answer.
+    const truncated = errors !== undefined && (errors.length > MAX_PROBLEM_ERRORS || options.partial === true);
+    this.errors = errors && errors.length > MAX_PROBLEM_ERRORS ? errors.slice(0, MAX_PROBLEM_ERRORS) : errors;
     this.headers = options.headers ?? {};
-    this.extra = options.extra ?? {};
+    this.extra = {
+      ...options.extra,
+      ...(truncated ? { errors_truncated: true, error_count: errors.length } : {}),
+    };
   }
 }
 
@@ -75,8 +86,11 @@ export const problems = {
     new HttpProblem(413, 'payload-too-large', 'Payload too large', detail, { headers: { Connection: 'close' } }),
   unsupportedMediaType: (detail: string) =>
     new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', detail),
-  validation: (errors: readonly FieldError[], detail = 'The request body does not match the schema.') =>
-    new HttpProblem(422, 'validation-error', 'Validation failed', detail, { errors }),
+  validation: (
+    errors: readonly FieldError[],
+    detail = 'The request body does not match the schema.',
+    options: { partial?: boolean } = {},
+  ) => new HttpProblem(422, 'validation-error', 'Validation failed', detail, { errors, partial: options.partial }),
   unprocessable: (detail: string, errors?: readonly FieldError[]) =>
     new HttpProblem(422, 'unprocessable', 'Unprocessable request', detail, { errors }),
   /** The query endpoint (src/http/routes/query.ts): what the SQL asked for is not allowed; errors names /sql. */

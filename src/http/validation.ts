@@ -6,16 +6,51 @@ import { problems, type FieldError } from './problem.ts';
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
 
-function makeAjv(coerceTypes: boolean): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes, useDefaults: false, allowUnionTypes: true });
+function makeAjv(coerceTypes: boolean, allErrors: boolean): Ajv {
+  const ajv = new Ajv({ allErrors, strict: true, coerceTypes, useDefaults: false, allowUnionTypes: true });
   addFormats(ajv);
   return ajv;
 }
 
-/** Bodies are validated as sent (no coercion); query strings and path params are text, so they are coerced. */
-const bodyAjv = makeAjv(false);
-const textAjv = makeAjv(true);
+/**
+ * Bodies are validated as sent (no coercion); query strings and path params are text, so they are coerced. Bodies
+ * are checked first by a validator that stops at the first error (cheap, and all a valid body ever needs); only an
+ * invalid body is checked again for every error, on a bounded view of it (boundedView).
+ */
+const firstErrorAjv = makeAjv(false, false);
+const bodyAjv = makeAjv(false, true);
+const textAjv = makeAjv(true, true);
 const compiled = new WeakMap<TSchema, ValidateFunction>();
+const compiledFirst = new WeakMap<TSchema, ValidateFunction>();
+
+/**
+ * Items of one array that are checked for errors: more than any `maxItems` of the API's schemas (a batch holds
+ * 1,000 items), so every limit still reports, but a 1 MB array of wrong values costs a thousand errors, not half a
+ * million (measured before: 480,000 errors, 2.6 s of a blocked event loop and 165 MB for one request).
+ */
+export const CHECKED_ITEMS_PER_ARRAY = 1_001;
+
+/** The value with every array cut to CHECKED_ITEMS_PER_ARRAY items (a copy only where something is cut). */
+function boundedView(value: unknown, depth = 0): { value: unknown; cut: boolean } {
+  if (value === null || typeof value !== 'object' || depth > 64) return { value, cut: false };
+  let cut = false;
+  if (Array.isArray(value)) {
+    const kept = value.length > CHECKED_ITEMS_PER_ARRAY ? value.slice(0, CHECKED_ITEMS_PER_ARRAY) : value;
+    cut = kept !== value;
+    const items = kept.map((item) => {
+      const view = boundedView(item, depth + 1);
+      cut ||= view.cut;
+      return view.value;
+    });
+    return { value: cut ? items : value, cut };
+  }
+  const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) => {
+    const view = boundedView(v, depth + 1);
+    cut ||= view.cut;
+    return [k, view.value] as const;
+  });
+  return { value: cut ? Object.fromEntries(entries) : value, cut };
+}
 
 function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -56,17 +91,50 @@ function validator(schema: TSchema, coerce: boolean): ValidateFunction {
   return fn;
 }
 
-/** Compiles once, validates, returns the typed value or throws a 422 naming every failing path. */
+function firstErrorValidator(schema: TSchema): ValidateFunction {
+  let fn = compiledFirst.get(schema);
+  if (!fn) {
+    fn = firstErrorAjv.compile(schema);
+    compiledFirst.set(schema, fn);
+  }
+  return fn;
+}
+
+/**
+ * The errors of a body, or [] when it is valid. `detailed: false` reports only the first error (a batch past its
+ * error budget still learns which items fail, at the cost of a boolean check). `cut` says that arrays were too long
+ * to check whole, so more errors may exist than are reported.
+ */
+function bodyErrors(
+  schema: TSchema,
+  value: unknown,
+  prefix: string,
+  detailed: boolean,
+): { errors: FieldError[]; cut: boolean } {
+  const first = firstErrorValidator(schema);
+  if (first(value)) return { errors: [], cut: false };
+  if (!detailed) return { errors: fieldErrors(first.errors ?? [], prefix), cut: false };
+  const view = boundedView(value);
+  const all = validator(schema, false);
+  all(view.value);
+  const errors = fieldErrors(all.errors ?? [], prefix);
+  // The view keeps every limit, so it is invalid too; should it not be, the first error still is one.
+  return { errors: errors.length > 0 ? errors : fieldErrors(first.errors ?? [], prefix), cut: view.cut };
+}
+
+/** Compiles once, validates, returns the typed value or throws a 422 naming the failing paths (at most 100). */
 export function validateBody<S extends TSchema>(schema: S, value: unknown, prefix = ''): Static<S> {
-  const fn = validator(schema, false);
-  if (!fn(value)) throw problems.validation(fieldErrors(fn.errors ?? [], prefix));
+  const { errors, cut } = bodyErrors(schema, value, prefix, true);
+  if (errors.length > 0) throw problems.validation(errors, undefined, { partial: cut });
   return value as Static<S>;
 }
 
-/** Returns the failing paths of one value (empty when valid), for batch items that report every index. */
-export function checkBody(schema: TSchema, value: unknown, prefix = ''): FieldError[] {
-  const fn = validator(schema, false);
-  return fn(value) ? [] : fieldErrors(fn.errors ?? [], prefix);
+/**
+ * Returns the failing paths of one value (empty when valid), for batch items that report every index. With
+ * `detailed: false`, only the first error of an invalid value (cheap).
+ */
+export function checkBody(schema: TSchema, value: unknown, prefix = '', detailed = true): FieldError[] {
+  return bodyErrors(schema, value, prefix, detailed).errors;
 }
 
 /** Path params and query strings: coerced from text; a bad one is 400 or 404 as the caller decides. */

@@ -76,7 +76,7 @@ async function runJobCommand(
 ): Promise<void> {
   const database = await openDatabase(config, logger, `feedback-warehouse ${name}`);
   const runner = new JobRunner({
-    pool: database.pool,
+    pool: database.jobPool,
     config,
     logger,
     definitions: jobDefinitions(config),
@@ -157,7 +157,7 @@ export const warehouseCommands: CommandRegistrar = (program: Command, context) =
       try {
         await migrate(database.url, 'up', logger);
         const runner = new JobRunner({
-          pool: database.pool,
+          pool: database.jobPool,
           config,
           logger,
           definitions: jobDefinitions(config),

@@ -132,7 +132,11 @@ export async function run(): Promise<void> {
         LOG_LEVEL: 'silent',
       });
       const pool = createPool({ connectionString: url, max: config.poolMax, idleInTransactionTimeoutMs: 0, logger });
-      const services = await buildServices(config, { url, pool, embedded: false, close: () => pool.end() }, logger);
+      const services = await buildServices(
+        config,
+        { url, pool, jobPool: pool, embedded: false, close: () => pool.end() },
+        logger,
+      );
       const server = http.createServer(createApp(services, allRoutes()).callback());
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

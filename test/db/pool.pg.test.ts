@@ -90,10 +90,12 @@ describe('a connection lost while a client is checked out', () => {
         withOwnTransaction(pool, async (client) => {
           await client.query('begin');
           const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
-          const running = client.query('select pg_sleep(5)');
+          // Settled at once, so the rejection is handled before the test awaits it.
+          const running = failureOf(client.query('select pg_sleep(5)'));
           await new Promise((resolve) => setTimeout(resolve, 100));
           await terminate(rows[0]!.pid);
-          await running;
+          const error = await running;
+          if (error !== null) throw error;
         }),
       );
       expect(isDatabaseUnavailable(failure)).toBe(true);

@@ -1,4 +1,4 @@
-import { createPool } from '../../src/db/pool.ts';
+import { createPool, type PoolOptions } from '../../src/db/pool.ts';
 import { startTestApp, type TestApp } from './app.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from './db.ts';
 import { startTcpProxy, type TcpProxy } from './tcpProxy.ts';
@@ -11,7 +11,11 @@ export interface ProxiedApp {
   close(): Promise<void>;
 }
 
-export async function startProxiedApp(env: Record<string, string> = {}): Promise<ProxiedApp> {
+/** `poolOptions`: e.g. the request pool's timeouts, as src/db/open.ts sets them from the configuration. */
+export async function startProxiedApp(
+  env: Record<string, string> = {},
+  poolOptions: Partial<Pick<PoolOptions, 'statementTimeoutMs' | 'connectTimeoutMs'>> = {},
+): Promise<ProxiedApp> {
   const db = await createTestDatabase();
   const target = new URL(db.url);
   const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
@@ -22,6 +26,7 @@ export async function startProxiedApp(env: Record<string, string> = {}): Promise
     max: 4,
     idleInTransactionTimeoutMs: 60_000,
     logger: quietLogger,
+    ...poolOptions,
   });
   const app = await startTestApp(env, { ...db, url: viaProxy.toString(), pool, drop: async () => {} });
   return {

@@ -134,6 +134,19 @@ describe('POST /api/v1/batch', () => {
     expect(await counts()).toEqual(before);
   });
 
+  it('names every failing index of a 1,000-item batch, with at most 100 errors in detail', async () => {
+    const items = Array.from({ length: 1000 }, (_, i) => ({
+      type: 'vote',
+      data: { conversation_id: `bounded-${i}`, vote: 'sideways', reasons: [1, 2, 3] },
+    }));
+    const res = await app.request('POST', '/api/v1/batch', { key: ingest, body: { items } });
+    expect(res.status).toBe(422);
+    expect(res.json.failed_indexes).toEqual(items.map((_, i) => i));
+    expect(res.json.errors).toHaveLength(100);
+    expect(res.json.errors_truncated).toBe(true);
+    expect(res.json.error_count).toBeGreaterThanOrEqual(1000);
+  });
+
   it('lists every failing index, of every type, in one 422', async () => {
     const session = await newSession();
     const before = await counts();

@@ -172,6 +172,23 @@ describe('POST /api/v1/interview-sessions/{id}/feedback', () => {
     expect(bad.status).toBe(404);
   });
 
+  it('stores texts at their limits even when redaction makes them longer', async () => {
+    const emails = (n: number) => 'a@b.it '.repeat(n).trim();
+    const id = await newSession({ title: emails(71) });
+    const res = await app.request('POST', `/api/v1/interview-sessions/${id}/feedback`, {
+      key: ingest,
+      body: feedback({ technical_feedback: emails(2857), knowledge_gaps: [emails(71)] }),
+    });
+    expect(res.status).toBe(201);
+    const { rows } = await app.db.pool.query(
+      'select f.technical_feedback, f.knowledge_gaps, s.title from interview_feedbacks f join interview_sessions s on s.id = f.session_id where s.id = $1',
+      [id],
+    );
+    expect(rows[0].technical_feedback.length).toBeGreaterThan(20_000);
+    expect(rows[0].knowledge_gaps[0].length).toBeGreaterThan(500);
+    expect(rows[0].title.length).toBeGreaterThan(500);
+  });
+
   it('redacts PII in every free-text field and in each list item', async () => {
     const id = await newSession();
     const res = await app.request('POST', `/api/v1/interview-sessions/${id}/feedback`, {

@@ -18,6 +18,49 @@ afterAll(() => app.close());
 const count = async () => Number((await app.db.pool.query('select count(*) as n from votes')).rows[0].n);
 
 describe('POST /api/v1/votes', () => {
+  it('answers a body of half a million wrong values with a small 422: 100 errors at most, and how many there were', async () => {
+    const reasons = `[${Array.from({ length: 480_000 }, () => '1').join(',')}]`;
+    const rawBody = `{"conversation_id":"bounded-errors","vote":"up","reasons":${reasons}}`;
+    expect(rawBody.length).toBeLessThan(1024 * 1024);
+    const res = await app.request('POST', '/api/v1/votes', { key: ingest, rawBody });
+    expect(res.status).toBe(422);
+    expect(res.json.errors).toHaveLength(100);
+    expect(res.json.errors[0]).toEqual({ path: '/reasons', message: 'must NOT have more than 50 items' });
+    expect(res.json.errors_truncated).toBe(true);
+    expect(res.json.error_count).toBeGreaterThan(100);
+    // It used to be a 26.9 MB answer listing every error.
+    expect(res.text.length).toBeLessThan(20_000);
+    expect(await count()).toBe(0);
+  });
+
+  it('stores a comment at the limit even when redaction makes it longer (short e-mails become [EMAIL])', async () => {
+    const comment = 'a@b.it '.repeat(285).trim();
+    expect(comment.length).toBeLessThanOrEqual(2000);
+    const res = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      body: { conversation_id: 'redaction-grows', vote: 'down', comment },
+    });
+    expect(res.status).toBe(201);
+    const stored = await app.db.pool.query("select comment from votes where conversation_id = 'redaction-grows'");
+    expect(stored.rows[0].comment).toBe('[EMAIL] '.repeat(285).trim());
+    expect(stored.rows[0].comment.length).toBeGreaterThan(2000);
+  });
+
+  it('lists every error of a body with a few, and says nothing of truncation', async () => {
+    const res = await app.request('POST', '/api/v1/votes', {
+      key: ingest,
+      body: { conversation_id: '', vote: 'sideways', reasons: [1, 2] },
+    });
+    expect(res.status).toBe(422);
+    expect(res.json.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      '/conversation_id',
+      '/reasons/0',
+      '/reasons/1',
+      '/vote',
+    ]);
+    expect(res.json.errors_truncated).toBeUndefined();
+  });
+
   it('stores a vote with every field and returns 201', async () => {
     const res = await app.request('POST', '/api/v1/votes', {
       key: ingest,

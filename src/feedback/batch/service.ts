@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import { HttpProblem, problems, type FieldError } from '../../http/problem.ts';
+import { HttpProblem, MAX_PROBLEM_ERRORS, problems, type FieldError } from '../../http/problem.ts';
 import type { Db } from '../../http/route.ts';
 import { checkBody } from '../../http/validation.ts';
 import {
@@ -79,7 +79,8 @@ export function prepareBatch(input: BatchInput, privacy: PrivacyContext): Prepar
   const experts: Item<ExpertFeedbackRow>[] = [];
   input.items.forEach(({ type, data }, index) => {
     const prefix = `/items/${index}/data`;
-    const invalid = checkBody(DATA_SCHEMAS[type], data, prefix);
+    // Every failing item is named, but only the first ones in detail: the answer lists 100 errors at most.
+    const invalid = checkBody(DATA_SCHEMAS[type], data, prefix, errors.length < MAX_PROBLEM_ERRORS);
     if (invalid.length > 0) {
       errors.push(...invalid);
       return;
