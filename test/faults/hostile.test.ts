@@ -21,7 +21,15 @@ const CHUNK = 200;
 const CONCURRENCY = 8;
 const CLIENT_TIMEOUT_MS = 20_000;
 /** The service shares this process; vitest, fast-check and the requests' bodies are in the same RSS. */
-const RSS_BUDGET_MB = 400;
+const RSS_BUDGET_MB = 600;
+/** What may stay after the run, garbage collected (the pool's connections, caches, JIT code). */
+const RSS_KEPT_MB = 200;
+
+/** RSS after a full garbage collection when the suite runs with --expose-gc (vitest.faults.config.ts). */
+function settledRss(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss;
+}
 
 /** Tables a client request may write (query_audit and job_runs are written by design and not counted here). */
 const COUNTED = [
@@ -190,10 +198,10 @@ async function storedWrongly(pool: Pool, s: Sent): Promise<string | null> {
         : `session stored as ${JSON.stringify(row)}`;
     }
     case 'interview-feedback-put': {
-      const row = await one(
-        `select overall_score, technical_accuracy_score from interview_feedbacks where session_id = $1::uuid`,
-        fixtures.putSessionId,
-      );
+      // Concurrent PUTs replace each other: the answer (the row as written) is checked, and that it was stored.
+      const row = s.json as { overall_score: number; technical_accuracy_score: number };
+      const stored = await one(`select 1 from interview_feedbacks where session_id = $1::uuid`, fixtures.putSessionId);
+      if (!stored) return 'interview feedback not stored';
       return row &&
         row.overall_score === sent?.overall_score &&
         row.technical_accuracy_score === sent?.technical_accuracy_score
@@ -237,8 +245,9 @@ describe('hostile input', { timeout: 600_000 }, () => {
   it(`${REQUESTS} generated requests across every endpoint (seed ${SEED}): 4xx, or a 2xx that stored what was sent; nothing else written; RSS bounded`, async () => {
     console.log(`hostile input: fast-check seed ${SEED}, ${REQUESTS} requests`);
     const before = await counts(service.check);
-    const rssBefore = process.memoryUsage().rss;
+    const rssBefore = settledRss();
     let rssPeak = rssBefore;
+    const rssTrace: number[] = [];
     const byStatus: Record<string, number> = {};
     const byKind: Record<string, Record<string, number>> = {};
     const violations: string[] = [];
@@ -260,6 +269,7 @@ describe('hostile input', { timeout: 600_000 }, () => {
         }),
       );
       rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      if (chunk % 10 === 9) rssTrace.push(Math.round(settledRss() / 2 ** 20));
       for (const s of sent) {
         const outcome = s.failure ?? String(s.status);
         byStatus[outcome] = (byStatus[outcome] ?? 0) + 1;
@@ -277,12 +287,15 @@ describe('hostile input', { timeout: 600_000 }, () => {
     }
     const after = await counts(service.check);
     const rssGrowthMb = Math.round((rssPeak - rssBefore) / 2 ** 20);
+    const rssAfter = settledRss();
+    const keptMb = Math.round((rssAfter - rssBefore) / 2 ** 20);
     console.log(
       `hostile input: ${JSON.stringify(byStatus)}; ${ok2xx} 2xx checked; RSS ${Math.round(rssBefore / 2 ** 20)} MB -> peak ` +
-        `${Math.round(rssPeak / 2 ** 20)} MB; by mutation ${JSON.stringify(byKind)}`,
+        `${Math.round(rssPeak / 2 ** 20)} MB, after ${Math.round(rssAfter / 2 ** 20)} MB (every 2,000 requests: ${rssTrace.join(', ')} MB); by mutation ${JSON.stringify(byKind)}`,
     );
     expect(crashes.errors, describeCrashes(crashes.errors)).toEqual([]);
-    expect(violations.slice(0, 30), `${violations.length} requests broke a rule`).toEqual([]);
+    // Soft, so one run reports every broken rule: these, the row accounting and RSS below.
+    expect.soft(violations.slice(0, 30), `${violations.length} requests broke a rule`).toEqual([]);
     // Nothing was written but what the 2xx answers account for (expert feedback may add FAQ candidates: counted
     // apart, as are the FAQ entries they make).
     const {
@@ -294,7 +307,8 @@ describe('hostile input', { timeout: 600_000 }, () => {
       COUNTED.filter((t) => t !== 'expert_faq_candidates' && t !== 'faq_entries').map((t) => [t, delta[t] ?? 0]),
     );
     expect(written).toEqual(expected);
-    expect(rssGrowthMb).toBeLessThan(RSS_BUDGET_MB);
+    expect(rssGrowthMb, 'RSS peak growth (MB)').toBeLessThan(RSS_BUDGET_MB);
+    expect(keptMb, 'RSS kept after the run (MB)').toBeLessThan(RSS_KEPT_MB);
     expect((await send(service.url, 'GET', '/healthz', { timeoutMs: 5_000 })).status).toBe(200);
   });
 });

@@ -10,8 +10,14 @@ let service: FaultService;
 let port: number;
 const crashes = watchCrashes();
 
+/** Short HTTP timeouts (README "Configuration"), so a slow-header client is cut off within the test. */
+const HEADERS_TIMEOUT_MS = 2_000;
+
 beforeAll(async () => {
-  service = await startFaultService();
+  service = await startFaultService({
+    HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+    HTTP_REQUEST_TIMEOUT_MS: '10000',
+  });
   port = service.server.port;
 });
 afterAll(async () => {
@@ -125,21 +131,38 @@ describe('hostile transport', { timeout: 180_000 }, () => {
         timeoutMs: 30_000,
       }),
     );
-    // Slow-header clients: a request line and one header byte at a time, never finished within this test.
-    const lorises = Array.from({ length: 20 }, () => net.connect(port, '127.0.0.1'));
-    for (const s of lorises) s.on('error', () => {});
+    // Meanwhile everyone else is served.
+    for (let i = 0; i < 10; i++) {
+      expect((await send(service.url, 'GET', '/healthz', { timeoutMs: 5_000 })).status).toBe(200);
+      await sleep(150);
+    }
+    const answers = await Promise.all(slow);
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
+    expect(await votes()).toBe(before + 10);
+  });
+
+  it('cuts off slow-header clients after HTTP_HEADERS_TIMEOUT_MS, serving everyone else meanwhile', async () => {
+    // A request line, then one header byte every 150 ms: the headers never end.
+    const lorises = Array.from({ length: 20 }, () => {
+      const socket = net.connect(port, '127.0.0.1');
+      const state = { socket, closed: false, answer: '' };
+      socket.on('data', (d: Buffer) => (state.answer += d.toString('latin1')));
+      socket.on('close', () => (state.closed = true));
+      socket.on('error', () => {});
+      return state;
+    });
     try {
-      for (let i = 0; i < 10; i++) {
-        for (const s of lorises) s.write(i === 0 ? 'POST /api/v1/votes HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: ' : 'a');
-        const health = await send(service.url, 'GET', '/healthz', { timeoutMs: 5_000 });
-        expect(health.status).toBe(200);
+      const giveUpAt = Date.now() + HEADERS_TIMEOUT_MS * 5;
+      for (let i = 0; lorises.some((l) => !l.closed) && Date.now() < giveUpAt; i++) {
+        for (const l of lorises)
+          if (!l.closed) l.socket.write(i === 0 ? 'POST /api/v1/votes HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: ' : 'a');
+        expect((await send(service.url, 'GET', '/healthz', { timeoutMs: 5_000 })).status).toBe(200);
         await sleep(150);
       }
-      const answers = await Promise.all(slow);
-      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
-      expect(await votes()).toBe(before + 10);
+      expect(lorises.filter((l) => !l.closed).length, 'slow-header sockets still open').toBe(0);
+      expect(lorises.filter((l) => !l.answer.startsWith('HTTP/1.1 408')).length, 'closed without a 408').toBe(0);
     } finally {
-      for (const s of lorises) s.destroy();
+      for (const l of lorises) l.socket.destroy();
     }
   });
 
