@@ -6,11 +6,23 @@ import { withTransaction } from '../db/pool.ts';
 import { readJsonBody } from './body.ts';
 import { fingerprint, runIdempotent, type Reply } from './idempotency.ts';
 import { problemMiddleware, problems } from './problem.ts';
-import type { Db, RouteDef, WriteOptions } from './route.ts';
+import { allowHeader, type Db, type Method, type RouteDef, type WriteOptions } from './route.ts';
 import type { Services } from './services.ts';
 import { validateBody, validateText } from './validation.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The methods a metrics label may name; any other (PROPFIND, a made-up token) is counted as one constant, so no
+ * client can mint label values (the Prometheus docs' "Use labels": every label value is a new time series).
+ */
+const METRIC_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** The route label of a request that matched no route template: one value, whatever the path was. */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
+/** The method label of a method outside METRIC_METHODS. */
+export const OTHER_METHOD = '(other)';
 
 /** Request id, access log (never a body) and Prometheus metrics, outermost so they see the final status. */
 function observe(services: Services) {
@@ -24,8 +36,10 @@ function observe(services: Services) {
       await next();
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (ctx.state.routeTemplate as string | undefined) ?? (ctx.status === 404 ? '(unmatched)' : ctx.path);
-      const labels = { method: ctx.method, route, status: String(ctx.status) };
+      // Labels come only from route templates and a fixed method list, never from the raw path or method.
+      const route = (ctx.state.routeTemplate as string | undefined) ?? UNMATCHED_ROUTE;
+      const method = METRIC_METHODS.has(ctx.method) ? ctx.method : OTHER_METHOD;
+      const labels = { method, route, status: String(ctx.status) };
       services.metrics.httpRequests.inc(labels);
       services.metrics.httpDuration.observe(labels, seconds);
       services.logger.info(
@@ -139,6 +153,36 @@ function mount(router: Router, services: Services, route: RouteDef): void {
 }
 
 /**
+ * Answers a path that some route template matches but not with this method: OPTIONS is 204 and any other method
+ * 405, both with `Allow` listing the methods the path has (RFC 9110 sections 9.3.7, 15.5.6 and 10.2.1: a 405 must
+ * send Allow; an empty Allow would mean that no method is allowed).
+ */
+function allowedMethods(routes: readonly RouteDef[]) {
+  const byKoaPath = new Map<string, { template: string; methods: Method[] }>();
+  for (const route of routes) {
+    const entry = byKoaPath.get(koaPath(route.path)) ?? { template: route.path, methods: [] };
+    entry.methods.push(route.method);
+    byKoaPath.set(koaPath(route.path), entry);
+  }
+  return async function answerOtherMethods(ctx: Context, next: Next): Promise<void> {
+    await next();
+    if (ctx.status !== 404 || ctx.body !== undefined) return;
+    const layers = ((ctx as { matched?: { path: unknown }[] }).matched ?? [])
+      .map((layer) => (typeof layer.path === 'string' ? byKoaPath.get(layer.path) : undefined))
+      .filter((entry) => entry !== undefined);
+    if (layers.length === 0) return;
+    ctx.state.routeTemplate = layers[0]!.template;
+    const allow = allowHeader(layers.flatMap((entry) => entry.methods));
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 204;
+      ctx.set('Allow', allow);
+      return;
+    }
+    throw problems.methodNotAllowed(allow);
+  };
+}
+
+/**
  * The Koa application: observe -> problem+json -> routes. Extra koa middleware (static dashboards) may be mounted
  * after the routes by the caller.
  */
@@ -150,13 +194,7 @@ export function createApp(services: Services, routes: readonly RouteDef[], extra
   app.use(observe(services));
   app.use(problemMiddleware(services.logger));
   app.use(router.routes());
-  app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => problems.methodNotAllowed(''),
-      notImplemented: () => problems.methodNotAllowed(''),
-    }),
-  );
+  app.use(allowedMethods(routes));
   for (const middleware of extra) app.use(middleware);
   return app;
 }

@@ -7,6 +7,17 @@ import type { Services } from './services.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/**
+ * The Allow header of a path whose routes have these methods: HEAD comes with GET (Koa answers it), and OPTIONS is
+ * always there (src/http/app.ts). One order, so the 405, the OPTIONS answer and the OpenAPI document agree.
+ * Example: allowHeader(['PATCH', 'GET']) is "GET, HEAD, PATCH, OPTIONS".
+ */
+export function allowHeader(methods: Iterable<Method>): string {
+  const has = new Set<string>(methods);
+  if (has.has('GET')) has.add('HEAD');
+  return [...['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => has.has(m)), 'OPTIONS'].join(', ');
+}
+
 export interface WriteOptions {
   /**
    * The write is one SQL statement: without an Idempotency-Key it runs in autocommit on the pool, saving the

@@ -34,6 +34,8 @@ describe('system routes', () => {
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     expect(res.text).toContain('POST /api/v1/votes');
     expect(res.text).toContain('id="problem-validation-error"');
+    expect(res.text).toContain('Apache-2.0');
+    expect(res.text).not.toContain('OPTIONS /api/v1/votes'); // one sentence covers every path's OPTIONS
   });
 
   it('GET /metrics exposes request counts and latency by route and status, and pool usage', async () => {

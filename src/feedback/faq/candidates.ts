@@ -110,7 +110,10 @@ export async function decideCandidate(
   const candidate = rows[0];
   if (!candidate) throw problems.notFound(`FAQ candidate ${id} does not exist.`);
   if (candidate.status !== 'pending') {
-    throw problems.conflict(`FAQ candidate ${id} was already ${candidate.status}.`, { status: candidate.status });
+    // Not `status`: in a problem that member is the HTTP status code (RFC 9457 section 3.1.2).
+    throw problems.conflict(`FAQ candidate ${id} was already ${candidate.status}.`, {
+      candidate_status: candidate.status,
+    });
   }
   let faqEntry: FaqEntry | null = null;
   if (decision === 'approved') {

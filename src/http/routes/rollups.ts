@@ -173,7 +173,14 @@ const emptyStats = () =>
     max: null,
   }));
 
-const response = (description: string, schema: TSchema) => ({ 200: { description, schema } });
+const response = (description: string, schema: TSchema) => ({
+  200: { description, schema },
+  503: {
+    description:
+      'unavailable: the database is unreachable, or the published warehouse predates the rollup tables (they ' +
+      'appear with the next export); retry after Retry-After seconds',
+  },
+});
 
 export const rollupRoutes = defineRoutes(
   {

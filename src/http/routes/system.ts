@@ -6,11 +6,11 @@ import { defineRoutes, type RouteDef } from '../route.ts';
 
 const VERSION = '0.1.0';
 
-/** Health, readiness, metrics and the API's own documentation; none needs a key. */
+/** Health, readiness, metrics and the API's own documentation; none needs a key. The document lists them too. */
 export function systemRoutes(apiRoutes: () => readonly RouteDef[]): RouteDef[] {
   let doc: Record<string, unknown> | undefined;
-  const document = () => (doc ??= openApiDocument(apiRoutes(), VERSION));
-  return defineRoutes(
+  const document = () => (doc ??= openApiDocument([...routes, ...apiRoutes()], VERSION));
+  const routes = defineRoutes(
     {
       operationId: 'healthz',
       method: 'GET',
@@ -33,7 +33,11 @@ export function systemRoutes(apiRoutes: () => readonly RouteDef[]): RouteDef[] {
           description: 'Ready',
           schema: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }),
         },
-        503: { description: 'Not ready; the failing check is named' },
+        503: {
+          description: 'unavailable: not ready; the detail names the failing checks',
+          problem: true,
+          headers: { 'Retry-After': { description: 'Seconds to wait', schema: Type.Integer({ minimum: 1 }) } },
+        },
       },
       async handle({ services, ctx }) {
         const checks: Record<string, string> = {};
@@ -80,7 +84,12 @@ export function systemRoutes(apiRoutes: () => readonly RouteDef[]): RouteDef[] {
       tag: 'system',
       summary: 'Prometheus metrics (text exposition format)',
       scope: null,
-      responses: { 200: { description: 'Metrics' } },
+      responses: {
+        200: {
+          description: 'Metrics in the Prometheus text exposition format (version 0.0.4)',
+          content: { 'text/plain': Type.String() },
+        },
+      },
       async handle({ services, ctx }) {
         ctx.type = services.metrics.registry.contentType;
         return { status: 200, body: await services.metrics.registry.metrics() };
@@ -93,7 +102,16 @@ export function systemRoutes(apiRoutes: () => readonly RouteDef[]): RouteDef[] {
       tag: 'system',
       summary: 'This API as an OpenAPI 3.1 document',
       scope: null,
-      responses: { 200: { description: 'The document' } },
+      responses: {
+        200: {
+          description: 'The document',
+          schema: Type.Object({
+            openapi: Type.Literal('3.1.0'),
+            info: Type.Object({ title: Type.String(), version: Type.String() }),
+            paths: Type.Record(Type.String(), Type.Object({})),
+          }),
+        },
+      },
       handle: async () => ({ status: 200, body: document() }),
     },
     {
@@ -103,11 +121,17 @@ export function systemRoutes(apiRoutes: () => readonly RouteDef[]): RouteDef[] {
       tag: 'system',
       summary: 'A readable API reference',
       scope: null,
-      responses: { 200: { description: 'HTML' } },
+      responses: {
+        200: {
+          description: 'A self-contained HTML page rendered from /openapi.json',
+          content: { 'text/html': Type.String() },
+        },
+      },
       async handle({ ctx }) {
         ctx.type = 'text/html; charset=utf-8';
         return { status: 200, body: docsPage(document()) };
       },
     },
   );
+  return routes;
 }
