@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createApiKey, parseScopes } from './auth/keys.ts';
+import { keyJson, listApiKeys, revokeApiKey, rotateApiKey, type KeyInfo } from './auth/keyAdmin.ts';
+import { checkKeyName, createApiKey, parseScopes } from './auth/keys.ts';
 import { configFromEnv, ConfigError, type Config } from './config.ts';
 import { migrate, migrationStatus } from './db/migrate.ts';
 import { openDatabase, type Database } from './db/open.ts';
@@ -29,6 +30,33 @@ function port(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new InvalidArgumentError('a port is an integer from 0 to 65535');
   return n;
+}
+
+/** Runs a parser, turning its error into commander's (printed with the usage). */
+function argument<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function keyTable(all: readonly KeyInfo[]): string {
+  const time = (d: Date | null) => (d ? d.toISOString().replace(/\.\d+Z$/, 'Z') : '-');
+  const rows = [
+    ['NAME', 'SCOPES', 'CREATED', 'LAST USED', 'REVOKED'],
+    ...all.map((k) => [k.name, k.scopes.join(','), time(k.createdAt), time(k.lastUsedAt), time(k.revokedAt)]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map(
+      (r) =>
+        `${r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd()}\n`,
+    )
+    .join('');
 }
 
 /** Extra CLI commands registered by other modules (export, jobs, demo, query). */
@@ -112,24 +140,62 @@ export function buildProgram(): Command {
       }),
     );
 
-  const keys = program.command('keys').description('Manage API keys');
+  const keys = program.command('keys').description('Manage API keys (README "Key rotation")');
+  const withKeys = (fn: (db: Database) => Promise<void>) =>
+    withDatabase(getConfig(), getLogger(), 'keys', async (db) => {
+      await migrate(db.url, 'up', getLogger());
+      await fn(db);
+    });
   keys
     .command('create')
     .description('Create an API key; prints it (once) as the last line of stdout')
-    .requiredOption('--name <name>', 'a name for the key, shown in audits')
-    .requiredOption('--scopes <list>', 'comma-separated: ingest, read, query, admin', (v) => {
-      try {
-        return parseScopes(v);
-      } catch (error) {
-        throw new InvalidArgumentError((error as Error).message);
-      }
-    })
+    .requiredOption('--name <name>', 'a name for the key, unique among active keys, shown in audits', (v) =>
+      argument(() => checkKeyName(v)),
+    )
+    .requiredOption('--scopes <list>', 'comma-separated: ingest, read, query, admin', (v) =>
+      argument(() => parseScopes(v)),
+    )
     .action((options: { name: string; scopes: ReturnType<typeof parseScopes> }) =>
-      withDatabase(getConfig(), getLogger(), 'keys', async (db) => {
-        await migrate(db.url, 'up', getLogger());
+      withKeys(async (db) => {
         const { key, apiKey } = await createApiKey(db.pool, options.name, options.scopes);
         process.stdout.write(
           `Created key "${apiKey.name}" with scopes ${apiKey.scopes.join(',')} (shown once):\n${key}\n`,
+        );
+      }),
+    );
+  keys
+    .command('list')
+    .description('List the keys (never the keys themselves): active ones by name, then revoked ones')
+    .option('--json', 'one JSON object per line')
+    .action((options: { json?: boolean }) =>
+      withKeys(async (db) => {
+        const all = await listApiKeys(db.pool);
+        if (options.json) process.stdout.write(all.map((k) => `${JSON.stringify(keyJson(k))}\n`).join(''));
+        else process.stdout.write(keyTable(all));
+      }),
+    );
+  keys
+    .command('revoke')
+    .description('Revoke the active key NAME (refused for the last active admin key)')
+    .argument('<name>', 'the key name')
+    .action((name: string) =>
+      withKeys(async (db) => {
+        const revoked = await revokeApiKey(db.pool, name);
+        process.stdout.write(
+          `Revoked key "${revoked.name}" at ${revoked.revokedAt!.toISOString()}; servers refuse it within 30 seconds.\n`,
+        );
+      }),
+    );
+  keys
+    .command('rotate')
+    .description('Replace the key NAME by a new one with the same scopes; prints the new key as the last line')
+    .argument('<name>', 'the key name')
+    .action((name: string) =>
+      withKeys(async (db) => {
+        const { key, created } = await rotateApiKey(db.pool, name);
+        process.stdout.write(
+          `Rotated key "${created.name}" (scopes ${created.scopes.join(',')}); the old key is revoked, ` +
+            `servers refuse it within 30 seconds. New key (shown once):\n${key}\n`,
         );
       }),
     );

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import cron from 'node-cron';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 
 /** Every setting the service reads, typed and frozen. Built only by `configFromEnv`. */
 export interface Config {
@@ -14,6 +15,8 @@ export interface Config {
   readonly faqAutoApproveTrust: number;
   readonly queryTimeoutMs: number;
   readonly queryMaxRows: number;
+  /** Bytes of a query answer's rows (their JSON text) at most; past it the answer is truncated (QUERY_MAX_BYTES). */
+  readonly queryMaxBytes: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Connections in the service's pool (PG_POOL_MAX). */
   readonly poolMax: number;
@@ -30,6 +33,10 @@ export interface Config {
   readonly httpHeadersTimeoutMs: number;
   /** HTTP: a client must send its whole request within this long (HTTP_REQUEST_TIMEOUT_MS). */
   readonly httpRequestTimeoutMs: number;
+  /** query_audit and job_runs rows older than this many days are deleted by the prune-audit job. */
+  readonly auditRetentionDays: number;
+  /** Regions tried, in order, for phone numbers written without a country code (PII_PHONE_REGIONS; README "Privacy"). */
+  readonly piiPhoneRegions: readonly string[];
 }
 
 /** Every default in one place (PRODUCT.md "Configuration"). */
@@ -40,6 +47,7 @@ export const DEFAULTS = {
   FAQ_AUTO_APPROVE_TRUST: '0.9',
   QUERY_TIMEOUT_MS: '10000',
   QUERY_MAX_ROWS: '10000',
+  QUERY_MAX_BYTES: '33554432', // 32 MB
   LOG_LEVEL: 'info',
   PG_POOL_MAX: '20',
   PG_IDLE_TX_TIMEOUT_MS: '60000',
@@ -47,6 +55,8 @@ export const DEFAULTS = {
   PG_STATEMENT_TIMEOUT_MS: '5000',
   HTTP_HEADERS_TIMEOUT_MS: '10000',
   HTTP_REQUEST_TIMEOUT_MS: '30000',
+  AUDIT_RETENTION_DAYS: '400',
+  PII_PHONE_REGIONS: 'IT,US,GB,DE,FR,ES,CH,CN,IN',
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -116,6 +126,15 @@ export function configFromEnv(env: Env = process.env): Config {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (or unset, for embedded Postgres)');
   }
   const warehouseDir = optional(env, 'WAREHOUSE_DIR');
+  const piiPhoneRegions = read(env, 'PII_PHONE_REGIONS')
+    .split(',')
+    .map((r) => r.trim().toUpperCase());
+  const badRegion = piiPhoneRegions.find((r) => !/^[A-Z]{2}$/.test(r) || !isSupportedCountry(r));
+  if (badRegion !== undefined) {
+    throw new ConfigError(
+      `PII_PHONE_REGIONS must be comma-separated ISO 3166-1 alpha-2 region codes such as "IT,US,GB", got "${badRegion}"`,
+    );
+  }
   return Object.freeze({
     databaseUrl,
     dataDir,
@@ -126,11 +145,15 @@ export function configFromEnv(env: Env = process.env): Config {
     faqAutoApproveTrust: trust,
     queryTimeoutMs: integer(env, 'QUERY_TIMEOUT_MS', 100, 3_600_000),
     queryMaxRows: integer(env, 'QUERY_MAX_ROWS', 1, 10_000_000),
+    // Within what one V8 string and one IPC message carry comfortably (the JSON answer is built in memory).
+    queryMaxBytes: integer(env, 'QUERY_MAX_BYTES', 1024, 256 * 1024 * 1024),
     logLevel,
     poolMax: integer(env, 'PG_POOL_MAX', 1, 1000),
     idleInTransactionTimeoutMs: integer(env, 'PG_IDLE_TX_TIMEOUT_MS', 0, 86_400_000),
     connectTimeoutMs: integer(env, 'PG_CONNECT_TIMEOUT_MS', 100, 600_000),
     statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', 0, 86_400_000),
     ...httpTimeouts(env),
+    auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 1, 36_500),
+    piiPhoneRegions: Object.freeze(piiPhoneRegions),
   });
 }

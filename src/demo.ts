@@ -200,7 +200,9 @@ export const demoCommands: CommandRegistrar = (program: Command, { config, logge
       try {
         await migrate(database.url, 'up', log);
         const services = await buildServices(cfg, database, log);
-        const { key, apiKey } = await createApiKey(database.pool, 'demo (temporary)', ['admin']);
+        // Revoked below; a name of its own, as names are unique among active keys, so a demo killed before revoking
+        // its key does not stop the next one.
+        const { key, apiKey } = await createApiKey(database.pool, `demo-temporary-${Date.now()}`, ['admin']);
         const server = http.createServer(createApp(services, allRoutes()).callback());
         await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
         const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

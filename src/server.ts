@@ -10,10 +10,11 @@ import { createMetrics } from './http/metrics.ts';
 import { allRoutes } from './http/routes/index.ts';
 import type { Services } from './http/services.ts';
 import type { Logger } from './log.ts';
+import { setPhoneRegions } from './privacy/phone.ts';
 import { loadPiiSecret } from './privacy/secret.ts';
 import { VoteWriter } from './feedback/votes/writer.ts';
 import { WarehouseReader } from './warehouse/reader.ts';
-import { QuerySandbox } from './warehouse/sandbox.ts';
+import { QuerySandbox } from './warehouse/querySandbox.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { jobDefinitions } from '../jobs/index.ts';
 import { startScheduler } from '../jobs/scheduler.ts';
@@ -37,6 +38,7 @@ export interface ServeOptions {
 /** Builds the services the routes use, from an open database. */
 export async function buildServices(config: Config, database: Database, logger: Logger): Promise<Services> {
   const warehouse = new WarehouseReader(config.warehouseDir);
+  setPhoneRegions(config.piiPhoneRegions);
   return {
     config,
     pool: database.pool,
@@ -46,7 +48,7 @@ export async function buildServices(config: Config, database: Database, logger: 
     piiSecret: await loadPiiSecret(config),
     voteWriter: new VoteWriter(database.pool),
     warehouse,
-    sandbox: new QuerySandbox(config.warehouseDir),
+    sandbox: new QuerySandbox(config.warehouseDir, { logger }),
     jobs: new JobRunner({
       // Jobs run long statements (the export's snapshot and COPY): their own pool, without the request timeouts.
       pool: database.jobPool,

@@ -6,7 +6,7 @@ import type { VoteWriter } from '../feedback/votes/writer.ts';
 import type { Metrics } from './metrics.ts';
 import type { JobRunner } from '../../jobs/runner.ts';
 import type { WarehouseReader } from '../warehouse/reader.ts';
-import type { QuerySandbox } from '../warehouse/sandbox.ts';
+import type { QuerySandbox } from '../warehouse/querySandbox.ts';
 
 /** What route handlers may use; built once by src/server.ts (or by a test) and passed to createApp. */
 export interface Services {
@@ -21,7 +21,7 @@ export interface Services {
   readonly voteWriter: VoteWriter;
   /** The published DuckDB warehouse, opened READ_ONLY (src/warehouse/reader.ts). */
   readonly warehouse: WarehouseReader;
-  /** The query endpoint's locked-down DuckDB over the same published file (src/warehouse/sandbox.ts). */
+  /** The query endpoint's pool of locked-down DuckDB processes over the published file (src/warehouse/querySandbox.ts). */
   readonly sandbox: QuerySandbox;
   /** Runs and records jobs (export, prune-idempotency); jobs/runner.ts. */
   readonly jobs: JobRunner;

@@ -1,8 +1,13 @@
 /**
  * Payment card recogniser, after Presidio's CreditCardRecognizer: 13-19 digits, optionally grouped with single
- * spaces or dashes, a known issuer prefix, and a valid Luhn check digit. Luhn alone would accept 10% of random
- * digit strings, so the issuer prefix is what keeps order numbers and the like out.
+ * spaces or dashes, a valid Luhn check digit, and an issuer whose range and card lengths the number fits. Luhn alone
+ * would accept 10% of random digit strings, so the issuer table is what keeps order numbers and the like out.
+ *
+ * The issuer table is Braintree's `credit-card-type` (Visa, Mastercard, Amex, Diners, Discover, JCB, UnionPay,
+ * Maestro, Mir, Elo, Hiper, Hipercard, Troy, Verve, ...: ISO/IEC 7812 IIN ranges with each brand's lengths), plus
+ * the few ranges it does not list (ISSUERS_NOT_IN_TABLE).
  */
+import creditCardType from 'credit-card-type';
 import { luhnValid, luhnValidDigits } from './checksums.ts';
 import { type Range, isDigitCode, wordAfter, wordBefore } from './scan.ts';
 
@@ -12,23 +17,21 @@ const MIN_DIGITS = 13;
 const MAX_DIGITS = 19;
 
 /**
- * Issuer identification ranges (ISO/IEC 7812 IIN) for the brands Presidio targets:
- * Visa 4; Mastercard 51-55 and 2221-2720; Amex 34, 37; Discover 6011, 644-649, 65;
- * Diners Club 300-305, 36, 38; JCB 35.
+ * Issuers missing from credit-card-type: UATP (airline cards, prefix 1, 15 digits, ISO/IEC 7812 major industry
+ * identifier 1) and the 13-digit Visa numbers still printed on old cards (credit-card-type lists 16, 18, 19).
  */
-export function hasKnownIssuerPrefix(digits: string): boolean {
-  if (digits.length < 4) return false;
-  if (digits.charCodeAt(0) === 52) return true; // Visa
-  return isKnownNonVisaIssuer(Number(digits.slice(0, 2)), Number(digits.slice(0, 3)), Number(digits.slice(0, 4)));
-}
+const ISSUERS_NOT_IN_TABLE: readonly { prefix: string; length: number }[] = [
+  { prefix: '1', length: 15 },
+  { prefix: '4', length: 13 },
+];
 
-/** The issuer ranges other than Visa, on the number formed by the first 2, 3 and 4 digits. */
-function isKnownNonVisaIssuer(p2: number, p3: number, p4: number): boolean {
-  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return true; // Mastercard
-  if (p2 === 34 || p2 === 37) return true; // American Express
-  if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) return true; // Discover
-  if (p2 === 36 || p2 === 38 || (p3 >= 300 && p3 <= 305)) return true; // Diners Club
-  return p2 === 35; // JCB
+/** True when some issuer's range holds the number's prefix and that issuer prints cards of its length. */
+export function hasKnownIssuer(digits: string): boolean {
+  const length = digits.length;
+  for (const issuer of ISSUERS_NOT_IN_TABLE) {
+    if (length === issuer.length && digits.startsWith(issuer.prefix)) return true;
+  }
+  return creditCardType(digits).some((brand) => brand.lengths.includes(length));
 }
 
 const ALL_DIGITS = /^\d+$/;
@@ -39,22 +42,21 @@ export function isValidCardNumber(digits: string): boolean {
     ALL_DIGITS.test(digits) &&
     digits.length >= MIN_DIGITS &&
     digits.length <= MAX_DIGITS &&
-    hasKnownIssuerPrefix(digits) &&
-    luhnValid(digits)
+    luhnValid(digits) &&
+    hasKnownIssuer(digits)
   );
 }
 
 /**
  * isValidCardNumber for the first `count` digit values of `digits` (0-9 each), so findCards can extend a window
- * group by group in a reused buffer instead of building a string per window.
+ * group by group in a reused buffer. Luhn first: it is cheap and rejects nine windows in ten before the issuer
+ * table is consulted.
  */
 function isValidCardDigits(digits: Uint8Array, count: number): boolean {
-  if (count < MIN_DIGITS || count > MAX_DIGITS) return false;
-  const d0 = digits[0] as number;
-  const p2 = d0 * 10 + (digits[1] as number);
-  const p3 = p2 * 10 + (digits[2] as number);
-  const p4 = p3 * 10 + (digits[3] as number);
-  return (d0 === 4 || isKnownNonVisaIssuer(p2, p3, p4)) && luhnValidDigits(digits, count);
+  if (count < MIN_DIGITS || count > MAX_DIGITS || !luhnValidDigits(digits, count)) return false;
+  let s = '';
+  for (let k = 0; k < count; k++) s += String.fromCharCode(48 + (digits[k] as number));
+  return hasKnownIssuer(s);
 }
 
 /** Digits of the window findCards is extending (it never holds more than MAX_DIGITS). */
@@ -121,6 +123,35 @@ export function findCards(text: string): Range[] {
       }
     }
     CARD_RUN.lastIndex = j;
+  }
+  return out;
+}
+
+/**
+ * Strings printed like a card that are not valid ones ("3782 822463 10006", a wrong check digit): a first group of
+ * four digits then two to four groups of 4-6 digits, or 13-19 digits in one run, 13-19 digits in all, not starting
+ * with 0 (no issuer does). The redactor leaves them whole rather than find a [PHONE] in their first groups.
+ */
+const CARD_SHAPE = /(?<![\p{L}\p{N}\p{M}_])[1-9](?:\d{3}(?:[ -]\d{4,6}){2,4}|\d{12,18})(?![\p{L}\p{N}\p{M}_])/gu;
+
+/**
+ * Account numbers printed in blocks of four ("0102 0000 0012 1002 9690"): four or more blocks of four digits, the
+ * last one possibly shorter, 16 digits or more; no phone number is that long and so grouped, unless it is
+ * written with its international prefix ("0049 3012 3456 7890"), which is left out.
+ */
+const BLOCKS_OF_FOUR = /(?<![\p{L}\p{N}\p{M}_])(?!00)\d{4}(?: \d{4}){3,}(?: \d{1,3})?(?![\p{L}\p{N}\p{M}_])/gu;
+
+export function findCardShapes(text: string): Range[] {
+  const out: Range[] = [];
+  BLOCKS_OF_FOUR.lastIndex = 0;
+  for (let m = BLOCKS_OF_FOUR.exec(text); m !== null; m = BLOCKS_OF_FOUR.exec(text)) {
+    out.push({ start: m.index, end: m.index + m[0].length });
+  }
+  CARD_SHAPE.lastIndex = 0;
+  for (let m = CARD_SHAPE.exec(text); m !== null; m = CARD_SHAPE.exec(text)) {
+    let digits = 0;
+    for (let k = 0; k < m[0].length; k++) if (isDigitCode(m[0].charCodeAt(k))) digits++;
+    if (digits >= MIN_DIGITS && digits <= MAX_DIGITS) out.push({ start: m.index, end: m.index + m[0].length });
   }
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * E-mail recogniser, after Presidio's EmailRecognizer (RFC 5322 dot-atom local part + a domain whose TLD is
- * real-looking). Presidio validates the TLD with tldextract; we require the last label to be 2+ letters, which
- * rejects "foo@bar" and "user@10.0.0.1" without shipping a public-suffix list.
+ * real-looking). Presidio validates the TLD with tldextract; we require the last label to be 2+ letters, or an
+ * internationalised TLD in its ASCII form ("xn--p1ai", RFC 3490 ACE prefix), which rejects "foo@bar" and
+ * "user@10.0.0.1" without shipping a public-suffix list.
  *
  * Linear time: we anchor on each '@' and walk outwards over the characters that may belong to the address.
  * The runs on either side of an '@' end at the neighbouring '@' (it is not an address character), so every
@@ -96,11 +97,21 @@ function domainEnd(text: string, at: number): number {
     if (text.charCodeAt(labelStart) === DASH || text.charCodeAt(pos - 1) === DASH) break;
     if (pos - (at + 1) > MAX_DOMAIN) break;
     labels++;
-    if (labels >= 2 && allLetters && len >= 2) best = pos;
+    if (labels >= 2 && ((allLetters && len >= 2) || isAceLabel(text, labelStart, pos))) best = pos;
     pos++; // skip the dot
   }
   if (best === -1 || (best === runEnd && wordAfter(text, best))) return -1;
   return best;
+}
+
+/** "xn--" then at least two ASCII letters, digits or hyphens: an IDN label in its ASCII form (RFC 3490). */
+function isAceLabel(text: string, start: number, end: number): boolean {
+  if (end - start < 6 || !/^xn--$/i.test(text.slice(start, start + 4))) return false;
+  for (let k = start + 4; k < end; k++) {
+    const c = text.charCodeAt(k);
+    if (!isAsciiAlnumCode(c) && c !== DASH) return false;
+  }
+  return true;
 }
 
 export function findEmails(text: string): Range[] {

@@ -1,7 +1,11 @@
 /**
  * IBAN recogniser, after Presidio's IbanRecognizer: country code + 2 check digits + BBAN, accepted only when
- * the length matches the country's registered length and the ISO 7064 MOD 97-10 checksum equals 1.
+ * the length matches the country's registered length, the ISO 7064 MOD 97-10 checksum equals 1, and the BBAN has
+ * the country's registered format (letters and digits in their places, from `ibantools`' copy of the SWIFT IBAN
+ * Registry). The scan and the checksum are ours (linear, no strings built per position); ibantools only sees the
+ * few candidates whose checksum already holds.
  */
+import { isValidBBAN } from 'ibantools';
 import { ibanMod97Valid } from './checksums.ts';
 import { type Range, isAsciiAlnumCode, isDigitCode, wordAfter, wordBefore } from './scan.ts';
 
@@ -36,7 +40,14 @@ export function isValidIban(compact: string): boolean {
   const expected = IBAN_LENGTHS[iban.slice(0, 2)];
   if (expected === undefined || iban.length !== expected) return false;
   if (!isDigitCode(iban.charCodeAt(2)) || !isDigitCode(iban.charCodeAt(3))) return false;
-  return ibanMod97Valid(iban);
+  return ibanMod97Valid(iban) && isValidBBAN(iban.slice(4), iban.slice(0, 2));
+}
+
+/** The candidate text[start, end) with its separators removed, upper case: the electronic form. */
+function compactAt(text: string, start: number, end: number): string {
+  let out = '';
+  for (let k = start; k < end; k++) if (isAsciiAlnumCode(text.charCodeAt(k))) out += text[k];
+  return out.toUpperCase();
 }
 
 /** Value of an ASCII letter in the MOD 97-10 expansion: A/a = 10 .. Z/z = 35. */
@@ -103,7 +114,57 @@ export function findIbans(text: string): Range[] {
     rem = (rem * 100 + letterValue(c0)) % 97;
     rem = (rem * 100 + letterValue(c1)) % 97;
     rem = (rem * 100 + checkDigits) % 97;
-    if (rem === 1) out.push({ start: i, end: j });
+    if (rem === 1 && isValidIban(compactAt(text, i, j))) out.push({ start: i, end: j });
+  }
+  return out;
+}
+
+/** ISO 13616: no IBAN is longer than 34 characters. */
+const MAX_IBAN = 34;
+/** The shortest registered IBAN (Norway) has 15. */
+const MIN_IBAN = 15;
+
+/** An upper-case registry country code at the start of a word, glued to two digits: how an IBAN is printed. */
+const IBAN_SHAPE_START = /\b[A-Z]{2}\d\d/g;
+
+function isUpperAlnumCode(c: number): boolean {
+  return isDigitCode(c) || (c >= 65 && c <= 90);
+}
+
+/**
+ * Strings printed like an IBAN ("NL91 ABNA 0417 1643 01": a registry country code in capitals glued to two digits,
+ * then upper-case letters and digits in groups, at least 15 characters in all) that are not valid IBANs: a wrong
+ * checksum, a character too many or too few. The redactor leaves such a string whole, so that no [PHONE] or [CARD]
+ * lands in the middle of someone's mistyped account number (README "Privacy"). A shape is read for at most 34
+ * characters (the longest IBAN), so a valid number printed right after it is still found. Shapes that start where
+ * a valid IBAN starts are not reported (that IBAN is redacted instead).
+ */
+export function findIbanShapes(text: string): Range[] {
+  const out: Range[] = [];
+  const n = text.length;
+  IBAN_SHAPE_START.lastIndex = 0;
+  while (IBAN_SHAPE_START.test(text)) {
+    const i = IBAN_SHAPE_START.lastIndex - 4;
+    if (wordBefore(text, i)) continue;
+    if (LENGTH_BY_COUNTRY[(text.charCodeAt(i) - 65) * 26 + (text.charCodeAt(i + 1) - 65)] === 0) continue;
+    let length = 4;
+    let j = i + 4;
+    while (length < MAX_IBAN && j < n) {
+      const c = text.charCodeAt(j);
+      if (isUpperAlnumCode(c)) {
+        length++;
+        j++;
+      } else if ((c === SPACE || c === DASH) && isUpperAlnumCode(text.charCodeAt(j + 1))) {
+        j++;
+      } else if (c === SPACE && text.charCodeAt(j + 1) === SPACE && isUpperAlnumCode(text.charCodeAt(j + 2))) {
+        j += 2; // a doubled space, as typing slips ("EE38 2200 2210  014 5686")
+      } else {
+        break;
+      }
+    }
+    IBAN_SHAPE_START.lastIndex = j;
+    if (length < MIN_IBAN) continue;
+    out.push({ start: i, end: j });
   }
   return out;
 }

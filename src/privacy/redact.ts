@@ -8,16 +8,24 @@
  * 1. Cards, IBANs, codici fiscali, e-mails and IP addresses are collected on the original text; overlaps are
  *    resolved (longest wins, then the more specific kind) and the winners replaced by placeholders.
  * 2. Phone numbers are searched in that result, so digits belonging to a card or IBAN are already gone.
+ * Precedence: a valid IBAN, card or codice fiscale is replaced before phones are looked for, so the phone
+ * recogniser never splits one; a string printed like an IBAN that is not a valid one (findIbanShapes) is left
+ * whole: no card or phone candidate that overlaps it is taken; nor is a phone inside a string printed like a card
+ * that fails its check (findCardShapes).
+ *
+ * Length: every recogniser's shortest match is at least half as long as its placeholder (MIN_MATCH, checked
+ * again here), so for any input redact(text).length <= 2 * text.length (UTF-16 code units); the database's length
+ * checks are sized for it (PRODUCT.md "Privacy").
  *
  * Guarantees: placeholders are never matched again and redact(redact(s)) === redact(s): a scanner rejects any
  * candidate touching a placeholder, and every scanner reports *all* valid candidates (not only the leftmost
  * regex match), so anything a second pass could find was already found by the first. Every scanner is linear
  * in the input length (bounded work per start position), so adversarial input cannot blow up.
  */
-import { findCards } from './card.ts';
+import { findCardShapes, findCards } from './card.ts';
 import { findTaxIds } from './codice-fiscale.ts';
 import { findEmails } from './email.ts';
-import { findIbans } from './iban.ts';
+import { findIbanShapes, findIbans } from './iban.ts';
 import { findIps } from './ip.ts';
 import { findPhones } from './phone.ts';
 import { PLACEHOLDER_NAMES, type Range } from './scan.ts';
@@ -36,8 +44,37 @@ interface Match extends Range {
 /** Tie-break between equally long overlapping candidates: the more specific, checksum-backed kind wins. */
 const PRIORITY: Readonly<Record<PiiKind, number>> = { IBAN: 0, CARD: 1, TAX_ID: 2, EMAIL: 3, IP: 4, PHONE: 5 };
 
-function tag(kind: PiiKind, ranges: readonly Range[], into: Match[]): void {
-  for (const r of ranges) into.push({ start: r.start, end: r.end, kind });
+/**
+ * Shortest match each kind may replace: half its placeholder's length, rounded up. Each recogniser's own minimum is
+ * far above it (e-mail "a@b.co" 6, IP "::1" 3, phone 7 digits, card 13, IBAN 15, codice fiscale 16); the check
+ * makes the length bound hold by construction, whatever a recogniser or library returns.
+ */
+const MIN_MATCH: Readonly<Record<PiiKind, number>> = {
+  EMAIL: 4, // [EMAIL]
+  PHONE: 4, // [PHONE]
+  CARD: 3, // [CARD]
+  IBAN: 3, // [IBAN]
+  IP: 2, // [IP]
+  TAX_ID: 4, // [TAX_ID]
+};
+
+function overlaps(r: Range, blocked: readonly Range[]): boolean {
+  for (const b of blocked) if (r.start < b.end && b.start < r.end) return true;
+  return false;
+}
+
+function tag(kind: PiiKind, ranges: readonly Range[], into: Match[], blocked: readonly Range[] = []): void {
+  for (const r of ranges) {
+    if (r.end - r.start < MIN_MATCH[kind]) continue;
+    if (blocked.length > 0 && overlaps(r, blocked)) continue;
+    into.push({ start: r.start, end: r.end, kind });
+  }
+}
+
+/** Strings printed like an IBAN but not valid ones, in `text`: they block cards and phones (see the top). */
+function invalidIbanShapes(text: string, valid: readonly Range[]): Range[] {
+  const shapes = findIbanShapes(text);
+  return valid.length === 0 ? shapes : shapes.filter((s) => !overlaps(s, valid));
 }
 
 /**
@@ -87,15 +124,17 @@ function replace(text: string, matches: readonly Match[], found: Partial<Record<
 export function redactWithStats(text: string): { text: string; found: Partial<Record<PiiKind, number>> } {
   const found: Partial<Record<PiiKind, number>> = {};
   const validated: Match[] = [];
-  tag('IBAN', findIbans(text), validated);
-  tag('CARD', findCards(text), validated);
+  const ibans = findIbans(text);
+  tag('IBAN', ibans, validated);
+  tag('CARD', findCards(text), validated, invalidIbanShapes(text, ibans));
   tag('TAX_ID', findTaxIds(text), validated);
   tag('EMAIL', findEmails(text), validated);
   tag('IP', findIps(text), validated);
   const stage1 = replace(text, resolve(text.length, validated), found);
 
   const phones: Match[] = [];
-  tag('PHONE', findPhones(stage1), phones);
+  const whole = [...invalidIbanShapes(stage1, []), ...findCardShapes(stage1)];
+  tag('PHONE', findPhones(stage1, whole), phones, whole);
   const stage2 = replace(stage1, resolve(stage1.length, phones), found);
   return { text: stage2, found };
 }

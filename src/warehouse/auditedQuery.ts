@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { Pool } from '../db/pool.ts';
 import { finishQueryAudit, startQueryAudit, type QueryCaller, type QueryEnd } from './queryAudit.ts';
 import { QueryFailure, type QueryOutcome } from './queryFailure.ts';
-import type { QuerySandbox, QueryLimits, SandboxResult } from './sandbox.ts';
+import type { QuerySandbox } from './querySandbox.ts';
+import type { QueryLimits, SandboxResult } from './sandbox.ts';
 import { safeErrorMessage } from './safeError.ts';
 
 export interface QueryAnswer extends SandboxResult {

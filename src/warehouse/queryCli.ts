@@ -6,7 +6,7 @@ import { runAuditedQuery, type QueryAnswer } from './auditedQuery.ts';
 import { QueryFailure } from './queryFailure.ts';
 import { resultCsv } from './resultCsv.ts';
 import { resultTable } from './resultTable.ts';
-import { QuerySandbox } from './sandbox.ts';
+import { QuerySandbox } from './querySandbox.ts';
 
 type Format = 'table' | 'csv' | 'json';
 
@@ -36,12 +36,23 @@ function positive(value: string): number {
 
 function print(answer: QueryAnswer, as: Format, maxRows: number): void {
   if (as === 'json') {
-    const { columns, rows, rowCount, truncated, elapsedMs } = answer;
-    const body = { columns, rows, row_count: rowCount, truncated, elapsed_ms: elapsedMs };
+    const { columns, rows, rowCount, truncated, truncatedReason, elapsedMs } = answer;
+    const body = {
+      columns,
+      rows,
+      row_count: rowCount,
+      truncated,
+      truncated_reason: truncatedReason,
+      elapsed_ms: elapsedMs,
+    };
     process.stdout.write(`${JSON.stringify(body)}\n`);
     return;
   }
-  const cut = answer.truncated ? `truncated at ${maxRows} rows; aggregate, add a LIMIT or raise --limit` : '';
+  const cut = !answer.truncated
+    ? ''
+    : answer.truncatedReason === 'bytes'
+      ? `truncated at ${answer.rowCount} rows by the byte cap (QUERY_MAX_BYTES); select fewer or shorter columns`
+      : `truncated at ${maxRows} rows; aggregate, add a LIMIT or raise --limit`;
   if (as === 'csv') {
     process.stdout.write(resultCsv(answer.columns, answer.rows));
     if (cut) process.stderr.write(`${cut}\n`);
@@ -75,7 +86,7 @@ export const queryCommands: CommandRegistrar = (program: Command, context) => {
         return;
       }
       const database = await openDatabase(config, logger, 'feedback-warehouse query');
-      const sandbox = new QuerySandbox(config.warehouseDir);
+      const sandbox = new QuerySandbox(config.warehouseDir, { logger });
       try {
         await migrate(database.url, 'up', logger);
         let answer: QueryAnswer;
@@ -85,7 +96,7 @@ export const queryCommands: CommandRegistrar = (program: Command, context) => {
             sandbox,
             caller: { apiKeyId: null, apiKeyName: 'cli', source: 'cli' },
             sql,
-            limits: { maxRows, timeoutMs: config.queryTimeoutMs },
+            limits: { maxRows, maxBytes: config.queryMaxBytes, timeoutMs: config.queryTimeoutMs },
           });
         } catch (error) {
           if (!(error instanceof QueryFailure)) throw error;

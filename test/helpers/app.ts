@@ -11,7 +11,7 @@ import { createMetrics } from '../../src/http/metrics.ts';
 import { allRoutes } from '../../src/http/routes/index.ts';
 import type { Services } from '../../src/http/services.ts';
 import { WarehouseReader } from '../../src/warehouse/reader.ts';
-import { QuerySandbox } from '../../src/warehouse/sandbox.ts';
+import { QuerySandbox } from '../../src/warehouse/querySandbox.ts';
 import { JobRunner } from '../../jobs/runner.ts';
 import { jobDefinitions } from '../../jobs/index.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from './db.ts';
@@ -89,7 +89,15 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     services,
     config,
     async key(...scopes) {
-      return (await createApiKey(db.pool, `test-${scopes.join('-')}`, scopes)).key;
+      // Names are unique among active keys (sql/migrations/0007_api_key_names.sql): the first key with these scopes
+      // is `test-<scopes>`, later ones get a number.
+      const base = `test-${scopes.join('-')}`;
+      const { rows } = await db.pool.query<{ n: number }>(
+        `select count(*)::int as n from api_keys where name = $1::text or name like $1::text || '-n%'`,
+        [base],
+      );
+      const n = rows[0]!.n;
+      return (await createApiKey(db.pool, n === 0 ? base : `${base}-n${n + 1}`, scopes)).key;
     },
     async request(method, requestPath, options = {}) {
       const headers: Record<string, string> = { ...options.headers };

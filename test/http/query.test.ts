@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -282,6 +283,56 @@ describe('on an exported warehouse', () => {
     expect(await count()).toBe(9);
   });
 
+  it.each([
+    ['select * from read_blob(:file)', 'read_blob'],
+    ['select * from enable_logging()', 'enable_logging'],
+    ['select * from duckdb_logs', 'duckdb_logs'],
+    ["select * from query('select 1')", 'query'],
+  ])('refuses %j with 422 query-refused naming %s, and audits it', async (template, name) => {
+    const sql = template.replace(':file', `'${path.join(app.config.warehouseDir, 'warehouse.duckdb')}'`);
+    const res = await query({ sql });
+    expect(res.status).toBe(422);
+    expect(res.json.type).toBe('/docs#problem-query-refused');
+    expect(res.json.detail).toContain(` ${name} is not allowed here`);
+    expect(await lastAudit()).toMatchObject({ sql, outcome: 'refused' });
+  });
+
+  it('answers 422 query-timeout for a call that ignores the interrupt (killed at the timeout + 1 s), and audits it', async () => {
+    const sql = "select levenshtein(repeat('a', 50000), repeat('b', 50000))";
+    const res = await query({ sql });
+    expect(res.status).toBe(422);
+    expect(res.json).toMatchObject({ type: '/docs#problem-query-timeout', timeout_ms: TIMEOUT_MS });
+    expect(res.json.detail).toMatch(/did not stop when interrupted, and was killed/);
+    expect(await lastAudit()).toMatchObject({ sql, outcome: 'timeout', row_count: null });
+    expect((await query({ sql: 'select 1' })).status).toBe(200);
+  });
+
+  it('answers 422 query-error when the query process crashes; the server, ingestion and the next query carry on', async () => {
+    const sql = 'select count(*) from range(1000000000000)';
+    const running = query({ sql });
+    await until(async () => app.services.sandbox.runningPids().length === 1, 'the query to be running');
+    process.kill(app.services.sandbox.runningPids()[0]!, 'SIGSEGV');
+    const res = await running;
+    expect(res.status).toBe(422);
+    expect(res.json.type).toBe('/docs#problem-query-error');
+    expect(res.json.detail).toMatch(/the query engine stopped/i);
+    expect(await lastAudit()).toMatchObject({ sql, outcome: 'error', error: expect.stringMatching(/stopped/) });
+    expect((await app.request('GET', '/healthz')).status).toBe(200);
+    const vote = await app.request('POST', '/api/v1/votes', {
+      key: await app.key('ingest'),
+      body: { conversation_id: 'after-crash', vote: 'up' },
+    });
+    expect(vote.status).toBe(201);
+    expect((await query({ sql: 'select count(*) from votes' })).status).toBe(200);
+  });
+
+  it('says which cap cut a result: truncated_reason rows, or null when whole', async () => {
+    const rows = await query({ sql: 'select * from range(1000)', limit: 10 });
+    expect(rows.json).toMatchObject({ truncated: true, truncated_reason: 'rows' });
+    expect(rows.headers.get('x-truncated-reason')).toBe('rows');
+    expect((await query({ sql: 'select 1' })).json.truncated_reason).toBeNull();
+  });
+
   it('is in the OpenAPI document with its schemas, and counted in /metrics by outcome', async () => {
     const doc = (await app.request('GET', '/openapi.json')).json;
     const op = doc.paths['/api/v1/query'].post;
@@ -297,6 +348,33 @@ describe('on an exported warehouse', () => {
     const metrics = (await app.request('GET', '/metrics')).text;
     expect(metrics).toMatch(/^fw_queries_total\{outcome="ok"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^fw_queries_total\{outcome="refused"\} [1-9]\d*$/m);
+  });
+});
+
+describe('with the default timeout and byte cap', () => {
+  let big: TestApp;
+  let bigKey: string;
+  beforeAll(async () => {
+    big = await startTestApp();
+    bigKey = await big.key('query');
+    await exportNow(big.db.pool, big.config.warehouseDir);
+  });
+  afterAll(() => big.close());
+
+  it('answers 60 rows of 10 MB with 200 and the rows that fit in QUERY_MAX_BYTES, truncated for bytes; audited as sent', async () => {
+    const res = await big.request('POST', '/api/v1/query', {
+      key: bigKey,
+      body: { sql: "select repeat('x', 10000000) as v from range(60)" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ row_count: 3, truncated: true, truncated_reason: 'bytes' });
+    expect(res.json.rows).toHaveLength(3);
+    expect(res.headers.get('x-truncated-reason')).toBe('bytes');
+    expect(validate200(res.json), JSON.stringify(validate200.errors)).toBe(true);
+    const { rows: audit } = await big.db.pool.query(
+      'select outcome, row_count, truncated from query_audit order by id desc limit 1',
+    );
+    expect(audit[0]).toEqual({ outcome: 'ok', row_count: 3, truncated: true });
   });
 });
 

@@ -50,12 +50,15 @@ describe('feedback-warehouse export / jobs', () => {
     expect(list.stdout).toMatch(/^export\s+schedule 0 2 \* \* \*\s+next \S+T02:00:00\.000Z\s+last succeeded/m);
     expect(list.stdout).toMatch(/^prune-idempotency\s+schedule 17 \* \* \* \*/m);
     expect(list.stdout).toMatch(/^prune-tombstones\s+schedule 41 3 \* \* \*/m);
+    expect(list.stdout).toMatch(/^prune-audit\s+schedule 53 3 \* \* \*/m);
     const json = await runCli(['jobs', 'list', '--json'], env);
     const parsed = JSON.parse(json.stdout) as { jobs: { name: string; last_run: { trigger: string } | null }[] };
     expect(parsed.jobs.find((j) => j.name === 'export')!.last_run).toMatchObject({ trigger: 'cli' });
     const unknown = await runCli(['jobs', 'run', 'nope'], env);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/no job named "nope"; jobs: export, prune-idempotency, prune-tombstones/);
+    expect(unknown.stderr).toMatch(
+      /no job named "nope"; jobs: export, prune-idempotency, prune-tombstones, prune-audit/,
+    );
   });
 
   it('two servers on one schedule never export at the same time: one runs, the other records a skip', async () => {

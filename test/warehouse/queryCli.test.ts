@@ -102,4 +102,19 @@ describe('feedback-warehouse query', () => {
     expect(rows.map((r) => r.outcome)).toEqual(['not_exported', 'ok', 'ok', 'ok', 'refused', 'error', 'timeout']);
     expect(rows[4].sql).toBe('delete from votes');
   });
+
+  it('says on stderr when QUERY_MAX_BYTES cut the result, and names a function the allow-list refuses', async () => {
+    const env3k = { ...env, QUERY_MAX_BYTES: '3000' };
+    const cut = await runCli(['query', "select repeat('x', 2000) as v from range(3)", '--format', 'csv'], env3k);
+    expect(cut.code, cut.stderr).toBe(0);
+    expect(cut.stdout.split('\r\n').filter(Boolean)).toHaveLength(2);
+    expect(cut.stderr).toMatch(/^truncated at 1 rows by the byte cap \(QUERY_MAX_BYTES\)/m);
+    const json = await runCli(['query', "select repeat('x', 2000) as v from range(3)", '--format', 'json'], env3k);
+    expect(JSON.parse(json.stdout)).toMatchObject({ row_count: 1, truncated: true, truncated_reason: 'bytes' });
+    const refused = await runCli(['query', "select * from read_text('/etc/hostname')"], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(
+      /^query refused: Permission Error: the table function read_text is not allowed/,
+    );
+  });
 });

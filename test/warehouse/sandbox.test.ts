@@ -4,7 +4,8 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryFailure } from '../../src/warehouse/queryFailure.ts';
-import { QuerySandbox, sandboxReader } from '../../src/warehouse/sandbox.ts';
+import { QuerySandbox } from '../../src/warehouse/querySandbox.ts';
+import { sandboxReader } from '../../src/warehouse/sandbox.ts';
 import { fileExists, publishedPath } from '../../src/warehouse/snapshotFiles.ts';
 import { tempWarehouse } from './compare.ts';
 
@@ -28,7 +29,8 @@ async function publish(dir: string, rows: number): Promise<void> {
   await rename(next, publishedPath(dir));
 }
 
-const LIMITS = { maxRows: 100, timeoutMs: 5_000 };
+const MAX_BYTES = 32 * 1024 * 1024;
+const LIMITS = { maxRows: 100, maxBytes: MAX_BYTES, timeoutMs: 5_000 };
 
 /** Runs sql and returns how it failed (outcome and message); fails the test if it succeeded. */
 async function failure(sandbox: QuerySandbox, sql: string, limits = LIMITS): Promise<QueryFailure> {
@@ -95,6 +97,73 @@ describe('what the sandbox refuses', () => {
     const refused = await failure(sandbox, sql);
     expect(refused.outcome).toBe('refused');
     expect(refused.message).toMatch(message);
+  });
+
+  // Functions that change the instance from a SELECT, read other analysts' SQL or the log, read the warehouse file's
+  // own bytes (which DuckDB allows a database even with external access off), or run SQL given as text: refused by
+  // name before DuckDB binds anything, wherever they hide in the statement.
+  it.each([
+    ['select * from enable_logging()', 'enable_logging'],
+    ["select * from enable_logging('QueryLog')", 'enable_logging'],
+    ['from disable_logging()', 'disable_logging'],
+    ['from truncate_duckdb_logs()', 'truncate_duckdb_logs'],
+    ['select * from enable_profiling()', 'enable_profiling'],
+    ['select * from enable_peg_parser()', 'enable_peg_parser'],
+    ['select * from checkpoint()', 'checkpoint'],
+    ["select write_log('x', level := 'error')", 'write_log'],
+    ['select * from duckdb_logs()', 'duckdb_logs'],
+    ['select * from duckdb_logs', 'duckdb_logs'],
+    ['select message from system.main.duckdb_logs', 'duckdb_logs'],
+    ["from duckdb_logs_parsed('QueryLog')", 'duckdb_logs_parsed'],
+    ['select * from pg_catalog.pg_prepared_statements', 'pg_prepared_statements'],
+    ['select * from duckdb_prepared_statements()', 'duckdb_prepared_statements'],
+    ['select * from duckdb_settings()', 'duckdb_settings'],
+    ['select * from pg_settings', 'pg_settings'],
+    ["select current_setting('memory_limit')", 'current_setting'],
+    ["select * from query('select 1')", 'query'],
+    ["select * from query_table('t')", 'query_table'],
+    ["from histogram_values('t', id)", 'histogram_values'],
+    ["select json_serialize_plan('select 1')", 'json_serialize_plan'],
+    ['select * from duckdb_secrets()', 'duckdb_secrets'],
+    ['select * from duckdb_memory()', 'duckdb_memory'],
+    ["select nextval('s')", 'nextval'],
+    ['select setseed(0.5)', 'setseed'],
+    // The warehouse file's own bytes, however it is named or nested.
+    ['select * from read_blob(:file)', 'read_blob'],
+    ['select content from read_text(:file)', 'read_text'],
+    ['select * from "READ_BLOB"(:file)', 'read_blob'],
+    ['select * from system.main.read_blob(:file)', 'read_blob'],
+    ['with x as (select * from read_blob(:file)) select size from x', 'read_blob'],
+    ['select (select size from read_blob(:file)) as s', 'read_blob'],
+    ['select list_transform([1], lambda i: (select size from read_blob(:file)))', 'read_blob'],
+    ['select * from t where id in (select size from read_blob(:file))', 'read_blob'],
+    ['explain select * from read_blob(:file)', 'read_blob'],
+    ['describe select * from read_blob(:file)', 'read_blob'],
+    ['summarize select * from read_text(:file)', 'read_text'],
+    ['select * from parquet_scan(:file)', 'parquet_scan'],
+    ['select * from read_duckdb(:file)', 'read_duckdb'],
+    ['select * from glob(:dir)', 'glob'],
+    ['select * from :file', 'warehouse.duckdb'],
+  ])('%j is refused, naming %s', async (template, name) => {
+    const file = publishedPath(warehouse.dir);
+    const sql = template.replace(':file', `'${file}'`).replace(':dir', `'${warehouse.dir}/*'`);
+    const refused = await failure(sandbox, sql);
+    expect(refused.outcome).toBe('refused');
+    expect(refused.message).toContain(name);
+    expect(refused.message).toMatch(/not allowed here/);
+    // The process that refused it answers the next query as before.
+    expect((await sandbox.run('select count(*) from t', LIMITS)).rows).toEqual([[10]]);
+  });
+
+  it('runs what analysts use: aggregates, windows, lambdas, list, text, date and JSON functions, catalog views', async () => {
+    const result = await sandbox.run(
+      `select count(*), max(label), list_transform([1, 2], lambda x: x * 2), upper('a') || lower('B'),
+              date_trunc('month', date '2024-05-17')::date, json_extract_string('{"a": "b"}', '$.a'),
+              (select count(*) from information_schema.tables), (select count(*) from duckdb_tables())
+         from (select *, row_number() over (order by id) as n from t qualify n > 0)`,
+      LIMITS,
+    );
+    expect(result.rows).toEqual([[10, 'row 9', [2, 4], 'Ab', '2024-05-01', 'b', 1, 1]]);
   });
 
   it('COPY ... TO, EXPORT DATABASE and ATTACH of a file write and open nothing', async () => {
@@ -214,19 +283,31 @@ describe('the settings alone, without the statement check', () => {
 
 describe('limits', () => {
   it('returns the first maxRows rows and says the result was truncated, across chunk boundaries', async () => {
-    const capped = await sandbox.run('select * from range(5000) order by 1', { maxRows: 2049, timeoutMs: 5_000 });
+    const capped = await sandbox.run('select * from range(5000) order by 1', {
+      maxRows: 2049,
+      maxBytes: MAX_BYTES,
+      timeoutMs: 5_000,
+    });
     expect(capped.rows).toHaveLength(2049);
     expect(capped.rows.at(-1)).toEqual([2048]);
     expect(capped.truncated).toBe(true);
-    const exact = await sandbox.run('select * from range(2048)', { maxRows: 2048, timeoutMs: 5_000 });
+    const exact = await sandbox.run('select * from range(2048)', {
+      maxRows: 2048,
+      maxBytes: MAX_BYTES,
+      timeoutMs: 5_000,
+    });
     expect([exact.rows.length, exact.truncated]).toEqual([2048, false]);
-    const under = await sandbox.run('select * from t', { maxRows: 11, timeoutMs: 5_000 });
+    const under = await sandbox.run('select * from t', { maxRows: 11, maxBytes: MAX_BYTES, timeoutMs: 5_000 });
     expect([under.rows.length, under.truncated]).toEqual([10, false]);
   });
 
   it('streams: a result of a trillion rows answers its first rows at once', async () => {
     const started = Date.now();
-    const huge = await sandbox.run('select range as n from range(1000000000000)', { maxRows: 10, timeoutMs: 5_000 });
+    const huge = await sandbox.run('select range as n from range(1000000000000)', {
+      maxRows: 10,
+      maxBytes: MAX_BYTES,
+      timeoutMs: 5_000,
+    });
     expect(huge.rows).toEqual(Array.from({ length: 10 }, (_, i) => [i]));
     expect(huge.truncated).toBe(true);
     expect(Date.now() - started).toBeLessThan(4_000);
@@ -234,7 +315,11 @@ describe('limits', () => {
 
   it('interrupts a query at the timeout, and the next query runs', async () => {
     const started = Date.now();
-    const slow = await failure(sandbox, 'select count(*) from range(10000000000)', { maxRows: 10, timeoutMs: 300 });
+    const slow = await failure(sandbox, 'select count(*) from range(10000000000)', {
+      maxRows: 10,
+      maxBytes: MAX_BYTES,
+      timeoutMs: 300,
+    });
     expect(slow.outcome).toBe('timeout');
     expect(slow.message).toBe('The query ran longer than 300 ms and was interrupted.');
     // Interrupted, not abandoned: the call returns once DuckDB has stopped (a count over 10^10 rows takes minutes).
@@ -252,7 +337,7 @@ describe('limits', () => {
     const one = new QuerySandbox(warehouse.dir, { maxConcurrent: 1 });
     try {
       const running = one
-        .run('select count(*) from range(10000000000)', { maxRows: 1, timeoutMs: 500 })
+        .run('select count(*) from range(10000000000)', { maxRows: 1, maxBytes: MAX_BYTES, timeoutMs: 500 })
         .catch((e) => e);
       const busy = await failure(one, 'select 1');
       expect(busy.outcome).toBe('busy');

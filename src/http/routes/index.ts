@@ -8,6 +8,7 @@ import { batchRoutes } from './batch.ts';
 import { rollupRoutes } from './rollups.ts';
 import { jobRoutes } from './jobs.ts';
 import { queryRoutes } from './query.ts';
+import { keyRoutes } from './keys.ts';
 
 /** Every API operation, in the order the OpenAPI document lists them. */
 export function apiRoutes(): RouteDef[] {
@@ -20,6 +21,7 @@ export function apiRoutes(): RouteDef[] {
     ...rollupRoutes,
     ...queryRoutes,
     ...jobRoutes,
+    ...keyRoutes,
   ];
 }
 

@@ -2,12 +2,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import { runAuditedQuery } from '../../warehouse/auditedQuery.ts';
 import { QueryFailure } from '../../warehouse/queryFailure.ts';
 import { resultCsv } from '../../warehouse/resultCsv.ts';
-import { MAX_CONCURRENT_QUERIES, SANDBOX_SETTINGS } from '../../warehouse/sandbox.ts';
+import { MAX_CONCURRENT_QUERIES, QUERY_PROCESS_MEMORY } from '../../warehouse/querySandbox.ts';
+import { SANDBOX_SETTINGS } from '../../warehouse/sandbox.ts';
 import { problems, type HttpProblem } from '../problem.ts';
 import { defineRoutes } from '../route.ts';
 
 // POST /api/v1/query (PRODUCT.md "Query endpoint"): governed read-only SQL over the published DuckDB warehouse. The
-// sandbox (src/warehouse/sandbox.ts) decides what runs; this file maps its outcomes to HTTP.
+// sandbox (src/warehouse/querySandbox.ts, a pool of query processes) decides what runs; this file maps its outcomes to
+// HTTP.
 
 /**
  * The largest QUERY_MAX_ROWS the configuration accepts (src/config.ts). The schema is built once for every
@@ -62,7 +64,13 @@ const QueryResult = Type.Object({
       'NaN and infinities: strings',
   }),
   row_count: Type.Integer({ minimum: 0, description: 'Rows in this answer' }),
-  truncated: Type.Boolean({ description: 'True when the query had more rows than the cap; only the first are here' }),
+  truncated: Type.Boolean({
+    description: 'True when the result was cut at the row cap or the byte cap; only the first rows are here',
+  }),
+  truncated_reason: Type.Union([Type.Literal('rows'), Type.Literal('bytes'), Type.Null()], {
+    description:
+      'Which cap cut the result: rows (QUERY_MAX_ROWS or limit), bytes (QUERY_MAX_BYTES of JSON row text); null when whole',
+  }),
   elapsed_ms: Type.Number({ minimum: 0, description: 'Wall-clock time of the query' }),
 });
 
@@ -70,6 +78,10 @@ const countHeaders = {
   'X-Row-Count': { description: 'row_count', schema: Type.Integer({ minimum: 0 }) },
   'X-Truncated': { description: 'truncated: "true" or "false"', schema: Type.String({ enum: ['true', 'false'] }) },
   'X-Elapsed-Ms': { description: 'elapsed_ms', schema: Type.Number({ minimum: 0 }) },
+  'X-Truncated-Reason': {
+    description: 'truncated_reason: "rows" or "bytes", and "none" when the answer is whole',
+    schema: Type.String({ enum: ['rows', 'bytes', 'none'] }),
+  },
 };
 
 function problemFor(failure: QueryFailure, timeoutMs: number): HttpProblem {
@@ -94,10 +106,13 @@ export const queryRoutes = defineRoutes({
   tag: 'query',
   summary: 'Run one read-only SQL statement over the published warehouse',
   description:
-    'DuckDB SQL over the published warehouse (WAREHOUSE_DIR/warehouse.duckdb) in a sandbox: one SELECT (or EXPLAIN ' +
-    'SELECT), no file, network, extension or settings access, a wall-clock timeout (QUERY_TIMEOUT_MS, default 10 s; ' +
-    'the query is interrupted), a row cap (QUERY_MAX_ROWS, default 10,000; truncated: true beyond it), ' +
-    `memory_limit ${SANDBOX_SETTINGS.memory_limit} and ${SANDBOX_SETTINGS.threads} threads shared by at most ` +
+    'DuckDB SQL over the published warehouse (WAREHOUSE_DIR/warehouse.duckdb) in a sandbox outside the server ' +
+    'process: one SELECT (or EXPLAIN SELECT) calling only functions on a reviewed allow-list; no file (the ' +
+    "warehouse's own bytes included), network, extension, logging or settings access; a wall-clock timeout " +
+    '(QUERY_TIMEOUT_MS, default 10 s: interrupted, and its process killed 1 s later); a row cap (QUERY_MAX_ROWS, ' +
+    'default 10,000) and a byte cap (QUERY_MAX_BYTES, default 32 MB of JSON row text), both answered with ' +
+    `truncated: true; each query process has memory_limit ${SANDBOX_SETTINGS.memory_limit}, ` +
+    `${SANDBOX_SETTINGS.threads} threads and an OS memory limit of ${QUERY_PROCESS_MEMORY / 1024 ** 2} MB; at most ` +
     `${MAX_CONCURRENT_QUERIES} queries at once (429 beyond). Every query is audited in Postgres (query_audit: key ` +
     'name, SQL, start, duration, rows, outcome), refused and failed ones included. Days are UTC. An Idempotency-Key ' +
     'is accepted but nothing is replayed: the query writes nothing, and a repeat runs on the current snapshot.',
@@ -122,8 +137,9 @@ export const queryRoutes = defineRoutes({
     422: {
       description:
         'validation-error (errors[] names each path, /limit above QUERY_MAX_ROWS included); query-refused (not one ' +
-        "SELECT, or file/network/extension/settings access); query-error (DuckDB's message: syntax, unknown table, " +
-        'failed cast, out of memory); query-timeout (interrupted after QUERY_TIMEOUT_MS; timeout_ms says the limit)',
+        'SELECT, or a function, table function or table not on the allow-list, named in the detail); query-error ' +
+        "(DuckDB's message: syntax, unknown table, failed cast; out of memory; the query engine stopped); " +
+        'query-timeout (interrupted after QUERY_TIMEOUT_MS, or killed 1 s later; timeout_ms says the limit)',
       problem: true,
     },
     429: {
@@ -134,7 +150,7 @@ export const queryRoutes = defineRoutes({
   },
   async handle({ ctx, services, apiKey, body }) {
     const { sql, format = 'json', limit } = body as QueryRequest;
-    const { queryMaxRows, queryTimeoutMs } = services.config;
+    const { queryMaxRows, queryMaxBytes, queryTimeoutMs } = services.config;
     if (limit !== undefined && limit > queryMaxRows) {
       throw problems.validation([{ path: '/limit', message: `must be <= ${queryMaxRows} (QUERY_MAX_ROWS)` }]);
     }
@@ -148,7 +164,7 @@ export const queryRoutes = defineRoutes({
         sandbox: services.sandbox,
         caller: { apiKeyId: apiKey!.id, apiKeyName: apiKey!.name, source: 'api' },
         sql,
-        limits: { maxRows: limit ?? queryMaxRows, timeoutMs: queryTimeoutMs },
+        limits: { maxRows: limit ?? queryMaxRows, maxBytes: queryMaxBytes, timeoutMs: queryTimeoutMs },
         observe: (outcome) => services.metrics.queries.inc({ outcome }),
       });
     } catch (error) {
@@ -157,6 +173,7 @@ export const queryRoutes = defineRoutes({
     ctx.set('X-Row-Count', String(answer.rowCount));
     ctx.set('X-Truncated', String(answer.truncated));
     ctx.set('X-Elapsed-Ms', String(answer.elapsedMs));
+    ctx.set('X-Truncated-Reason', answer.truncatedReason ?? 'none');
     if (format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8; header=present';
       return { status: 200, body: resultCsv(answer.columns, answer.rows) };
@@ -168,6 +185,7 @@ export const queryRoutes = defineRoutes({
         rows: answer.rows,
         row_count: answer.rowCount,
         truncated: answer.truncated,
+        truncated_reason: answer.truncatedReason,
         elapsed_ms: answer.elapsedMs,
       },
     };
