@@ -1,6 +1,9 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 import { PG_ONLY_GLOB } from './test/helpers/pgOnly.ts';
 
+/** The fault suite runs on its own (npm run test:faults, vitest.faults.config.ts): it starts Postgres clusters. */
+const FAULTS_GLOB = 'test/faults/**';
+
 /** With neither set, tests run on embedded PGlite (test/helpers/globalSetup.ts). */
 const realServer = Boolean(process.env.TEST_DATABASE_URL || process.env.DATABASE_URL);
 
@@ -9,7 +12,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Embedded PGlite is one session: the tests of multi-session behaviour run on a real server only (the global
     // setup says how many were left out).
-    exclude: realServer ? configDefaults.exclude : [...configDefaults.exclude, PG_ONLY_GLOB],
+    exclude: realServer
+      ? [...configDefaults.exclude, FAULTS_GLOB]
+      : [...configDefaults.exclude, FAULTS_GLOB, PG_ONLY_GLOB],
     globalSetup: ['test/helpers/globalSetup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

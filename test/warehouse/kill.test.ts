@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { BIN, cliEnv, runCli } from '../helpers/cli.ts';
+import { runCli } from '../helpers/cli.ts';
+import { exportKilledAfter } from '../helpers/exportKill.ts';
 import { postgresDigests, warehouseDigests, type TableDigest } from './compare.ts';
 import { prng } from './rollupFixture.ts';
 
@@ -21,32 +21,6 @@ afterAll(async () => {
 });
 
 const TRIALS = 10;
-
-/**
- * `feedback-warehouse export` in a child process, SIGKILLed `delayMs` after its run has started (its job_runs row
- * says 'running'), so the kill lands inside the export rather than in the process start-up.
- */
-async function exportKilledAfter(
-  env: Record<string, string>,
-  delayMs: number,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; started: boolean }> {
-  const child = spawn(process.execPath, [BIN, 'export'], { env: cliEnv(env), stdio: 'ignore' });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  let done = false;
-  void exited.then(() => (done = true));
-  let started = false;
-  while (!done && !started) {
-    const { rows } = await db.pool.query(`select 1 from job_runs where status = 'running' and pid = $1::int`, [
-      child.pid,
-    ]);
-    started = rows.length > 0;
-    if (!started) await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  if (started) setTimeout(() => child.kill('SIGKILL'), delayMs);
-  return { ...(await exited), started };
-}
 
 const same = (a: Record<string, TableDigest>, b: Record<string, TableDigest>) =>
   JSON.stringify(a) === JSON.stringify(b);
@@ -97,7 +71,7 @@ describe('kill -9 during export', { timeout: 300_000 }, () => {
       await change(trial + 1);
       states.push(await postgresDigests(db.pool));
       const delay = Math.floor(duration * rand() * 1.1);
-      const exit = await exportKilledAfter(env, delay);
+      const exit = await exportKilledAfter(db.pool, env, delay);
       expect(exit.started, `trial ${trial}: the export never started`).toBe(true);
       outcomes.push(exit.signal === 'SIGKILL' ? 'killed' : `exit ${exit.code}`);
       // The published warehouse opens and is exactly one of the committed states exported so far.
