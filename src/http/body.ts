@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Context } from 'koa';
-import { problems } from './problem.ts';
+import { MAX_PROBLEM_ERRORS, problems } from './problem.ts';
 
 /** PRODUCT.md: a body over 1 MB is 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -23,6 +23,37 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
     for (const child of children) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
   }
   return false;
+}
+
+const LONE_SURROGATE = 'must be well-formed Unicode: it holds a lone surrogate (\\ud800-\\udfff without its pair)';
+
+const pointer = (parent: string, key: string | number) =>
+  `${parent}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+
+/**
+ * The JSON Pointers of strings (values or object keys) that are not well-formed UTF-16, at most `limit`. JSON lets a
+ * `\ud800` escape stand alone, but it is no character: Postgres text would store U+FFFD in its place (so two
+ * different ids would become one) and jsonb refuses it, so such a body is refused with the paths named. Walks the
+ * parsed value with an explicit stack, like nestsDeeperThan.
+ */
+export function malformedStrings(value: unknown, limit: number): { path: string; message: string }[] {
+  const found: { path: string; message: string }[] = [];
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length > 0 && found.length < limit) {
+    const [node, path] = stack.pop()!;
+    if (typeof node === 'string') {
+      if (!node.isWellFormed()) found.push({ path: path || '/', message: LONE_SURROGATE });
+    } else if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], pointer(path, i)]);
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node as Record<string, unknown>).reverse()) {
+        if (!key.isWellFormed())
+          found.push({ path: pointer(path, key.toWellFormed()), message: `its name ${LONE_SURROGATE.slice(5)}` });
+        stack.push([child, pointer(path, key)]);
+      }
+    }
+  }
+  return found;
 }
 
 /** What a JSON request carried: the parsed value and the raw text (the idempotency fingerprint hashes it). */
@@ -69,5 +100,7 @@ export async function readJsonBody(ctx: Context, limit = MAX_BODY_BYTES): Promis
   if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
     throw problems.validation([{ path: '/', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]);
   }
+  const malformed = malformedStrings(value, MAX_PROBLEM_ERRORS + 1);
+  if (malformed.length > 0) throw problems.validation(malformed, 'The body holds text that is not valid Unicode.');
   return { value, raw };
 }

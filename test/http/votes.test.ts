@@ -173,18 +173,31 @@ describe('POST /api/v1/votes', () => {
     expect(bom.status).toBe(201);
   });
 
-  it('stores a lone surrogate in text as U+FFFD, and refuses one in metadata (jsonb cannot hold it) with 422', async () => {
-    const text = await app.request('POST', '/api/v1/votes', {
-      key: ingest,
-      rawBody: '{"conversation_id":"surrogate","vote":"up","comment":"half \\ud800 a pair"}',
-    });
-    expect(text.status).toBe(201);
-    const { rows } = await app.db.pool.query(`select comment from votes where conversation_id = 'surrogate'`);
-    expect(rows[0].comment).toBe('half \ufffd a pair');
-    const meta = await app.request('POST', '/api/v1/votes', {
-      key: ingest,
-      rawBody: '{"conversation_id":"surrogate-meta","vote":"up","metadata":{"x":"\\ud800"}}',
-    });
+  it('refuses a lone surrogate anywhere with a 422 naming the field: text, an id, a list item, metadata and its keys', async () => {
+    const send = (rawBody: string) => app.request('POST', '/api/v1/votes', { key: ingest, rawBody });
+    const paths = async (rawBody: string) => {
+      const res = await send(rawBody);
+      expect(res.status).toBe(422);
+      return res.json.errors.map((e: { path: string }) => e.path).sort();
+    };
+    expect(await paths('{"conversation_id":"surrogate","vote":"up","comment":"half \\ud800 a pair"}')).toEqual([
+      '/comment',
+    ]);
+    // Two different ids must not become one: Postgres text would store both as U+FFFD.
+    expect(await paths('{"conversation_id":"x\\udfffy","vote":"up","reasons":["ok","\\ud800"]}')).toEqual([
+      '/conversation_id',
+      '/reasons/1',
+    ]);
+    expect(
+      await paths('{"conversation_id":"surrogate-meta","vote":"up","metadata":{"x":"\\ud800","\\udc00k":1}}'),
+    ).toEqual(['/metadata/x', '/metadata/\ufffdk']);
+    // A well-formed pair is an ordinary character.
+    expect((await send('{"conversation_id":"surrogate-pair","vote":"up","comment":"\\ud83d\\udcac"}')).status).toBe(
+      201,
+    );
+    const { rows } = await app.db.pool.query(`select comment from votes where conversation_id = 'surrogate-pair'`);
+    expect(rows[0].comment).toBe('\u{1f4ac}');
+    const meta = await send('{"conversation_id":"surrogate-meta","vote":"up","metadata":{"x":"\\ud800"}}');
     expect(meta.status).toBe(422);
     const none = await app.db.pool.query(
       `select count(*)::int as n from votes where conversation_id = 'surrogate-meta'`,
