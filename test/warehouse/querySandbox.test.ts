@@ -150,12 +150,24 @@ describe('the settings check', () => {
 
 describe('the pool', () => {
   it("starts query processes without the server's environment (no database URL, no secret)", async () => {
-    await count();
-    const [pid] = sandbox.pids();
-    const names = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').map((entry) => entry.split('=')[0]);
-    expect(process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL).toBeTruthy();
-    expect(names.filter((name) => /DATABASE|SECRET|PG/.test(name!))).toEqual([]);
-    expect(names).toContain('PATH');
+    // The server's own settings, as serve has them (an embedded test run has no database URL of its own).
+    const saved = { DATABASE_URL: process.env.DATABASE_URL, PII_HASH_SECRET: process.env.PII_HASH_SECRET };
+    process.env.DATABASE_URL ??= 'postgres://probe@127.0.0.1:1/probe';
+    process.env.PII_HASH_SECRET = 'probe-secret-0123456789abcdef';
+    const fresh = new QuerySandbox(warehouse.dir);
+    try {
+      await count(fresh);
+      const [pid] = fresh.pids();
+      const names = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').map((entry) => entry.split('=')[0]);
+      expect(names.filter((name) => /DATABASE|SECRET|PG/.test(name!))).toEqual([]);
+      expect(names).toContain('PATH');
+    } finally {
+      await fresh.close();
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   it('keeps the 429 (busy) when every process is running, and never runs more processes than its size', async () => {
