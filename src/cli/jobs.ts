@@ -128,7 +128,7 @@ function formatRun(run: Record<string, unknown> | null): string {
   return `${run.status as string} ${run.started_at as string}${duration}`;
 }
 
-/** `export`, `jobs list`, `jobs run NAME` (README "The CLI"). */
+/** `export`, `jobs list`, `jobs run NAME` (docs/CONTRACT.md "CLI"). */
 export function jobsCommands(program: Command): void {
   program
     .command('export')
