@@ -1,17 +1,9 @@
-import http from 'node:http';
-import type { Command } from 'commander';
-import { createApiKey } from './auth/keys.ts';
-import type { CommandRegistrar } from './cli.ts';
-import { migrate } from './db/migrate.ts';
-import { openDatabase } from './db/open.ts';
-import { createApp } from './http/app.ts';
-import { allRoutes } from './http/routes/index.ts';
-import { buildServices } from './server.ts';
+import type { Pool } from './db/pool.ts';
 
 /**
- * `feedback-warehouse demo`: realistic demo data sent through the real HTTP app in-process (validation, PII
- * redaction, idempotency, transactions: the same code a client reaches), with a temporary key revoked at the end.
- * Afterwards the rows are spread over the last 60 days, since clients cannot backdate feedback.
+ * The demo data of `feedback-warehouse demo` (src/cli/demo.ts): realistic feedback posted through a client function,
+ * so the command can send it through the real HTTP app; then the rows are spread over the last 60 days, since
+ * clients cannot backdate feedback.
  */
 
 const QUESTIONS = [
@@ -186,53 +178,9 @@ const BACKDATE = {
   interview_feedbacks: `update interview_feedbacks set created_at = now() - random() * interval '60 days' where id = any($1::uuid[])`,
 } as const;
 
-export const demoCommands: CommandRegistrar = (program: Command, { config, logger }) => {
-  program
-    .command('demo')
-    .description('Load realistic demo data through the service code (then run `export` to see it in the dashboards)')
-    .option('--conversations <n>', 'how many chatbot conversations', (v) => Number.parseInt(v, 10), 500)
-    .action(async (options: { conversations: number }) => {
-      const n = options.conversations;
-      if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new Error('--conversations must be 1 to 1,000,000');
-      const cfg = config();
-      const log = logger();
-      const database = await openDatabase(cfg, log, 'feedback-warehouse demo');
-      try {
-        await migrate(database.url, 'up', log);
-        const services = await buildServices(cfg, database, log);
-        // Revoked below; a name of its own, as names are unique among active keys, so a demo killed before revoking
-        // its key does not stop the next one.
-        const { key, apiKey } = await createApiKey(database.pool, `demo-temporary-${Date.now()}`, ['admin']);
-        const server = http.createServer(createApp(services, allRoutes()).callback());
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-        try {
-          const summary = await runDemo(async (path, body) => {
-            const res = await fetch(base + path, {
-              method: 'POST',
-              headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-              body: JSON.stringify(body),
-            });
-            return { status: res.status, json: await res.json().catch(() => null) };
-          }, n);
-          await database.jobPool.query(BACKDATE.votes, [summary.ids.votes]);
-          await database.jobPool.query(BACKDATE.expert_feedback, [summary.ids.expert_feedback]);
-          await database.jobPool.query(BACKDATE.interview_feedbacks, [summary.ids.interview_feedbacks]);
-          process.stdout.write(
-            `Loaded ${summary.votes} votes on ${n} conversations, ${summary.experts} experts with ` +
-              `${summary.expertFeedback} reviews, and ${summary.interviews} interviews.\n` +
-              'Run `feedback-warehouse export` (or wait for the schedule) to see them in the dashboards.\n',
-          );
-        } finally {
-          server.closeAllConnections();
-          await new Promise<void>((resolve) => server.close(() => resolve()));
-          await database.pool.query('update api_keys set revoked_at = now() where id = $1::uuid', [apiKey.id]);
-          await services.jobs?.close?.();
-          await services.warehouse?.close?.();
-          await services.sandbox?.close?.();
-        }
-      } finally {
-        await database.close();
-      }
-    });
-};
+/** Backdates exactly the rows a demo created (its summary's ids). */
+export async function backdateDemo(pool: Pool, ids: DemoSummary['ids']): Promise<void> {
+  await pool.query(BACKDATE.votes, [ids.votes]);
+  await pool.query(BACKDATE.expert_feedback, [ids.expert_feedback]);
+  await pool.query(BACKDATE.interview_feedbacks, [ids.interview_feedbacks]);
+}

@@ -1,14 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { jobDefinitions } from '../../jobs/index.ts';
-import { JobAlreadyRunning, JobRunner, UnknownJob } from '../../jobs/runner.ts';
 import type { JobRun } from '../../jobs/runs.ts';
-import { jobsOverview } from '../../jobs/summary.ts';
-import type { CommandRegistrar } from '../cli.ts';
 import type { Config } from '../config.ts';
-import { migrate } from '../db/migrate.ts';
-import { openDatabase } from '../db/open.ts';
+import type { Database } from '../db/open.ts';
 import type { Logger } from '../log.ts';
-import type { ExportProgress } from './types.ts';
+import type { ExportProgress } from '../warehouse/types.ts';
+import { withMigratedDatabase } from './context.ts';
 
 /** EX_TEMPFAIL (sysexits.h): the job is running elsewhere; try again later. */
 const EXIT_ALREADY_RUNNING = 75;
@@ -64,62 +60,66 @@ function printExportSummary(run: JobRun, out: NodeJS.WritableStream): void {
   out.write(`${lines.join('\n')}\n`);
 }
 
-/**
- * Opens the database (migrated), runs one job through a JobRunner so the run is recorded like a scheduled one, and
- * maps the outcome to an exit code: 0 succeeded, 1 failed, 75 already running, 2 unknown job.
- */
-async function runJobCommand(
-  config: Config,
-  logger: Logger,
-  name: string,
-  options: { full?: boolean; parquetDir?: string | null },
-): Promise<void> {
-  const database = await openDatabase(config, logger, `feedback-warehouse ${name}`);
-  const runner = new JobRunner({
+/** A JobRunner over the jobs' pool with every job definition, as the server builds it (src/server.ts). */
+async function jobRunner(database: Database, config: Config, logger: Logger) {
+  const [{ jobDefinitions }, { JobRunner }] = await Promise.all([
+    import('../../jobs/index.ts'),
+    import('../../jobs/runner.ts'),
+  ]);
+  return new JobRunner({
     pool: database.jobPool,
     config,
     logger,
     definitions: jobDefinitions(config),
     advisoryLock: !database.embedded,
   });
-  const interrupt = () => {
-    process.stderr.write('\ninterrupted: stopping the job (the published warehouse stays as it was)\n');
-    void runner.close();
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  try {
-    await migrate(database.url, 'up', logger);
-    const tty = process.stderr.isTTY === true;
-    let run: JobRun;
+}
+
+/**
+ * Opens the database (migrated), runs one job through a JobRunner so the run is recorded like a scheduled one, and
+ * maps the outcome to an exit code: 0 succeeded, 1 failed, 75 already running, 2 unknown job.
+ */
+function runJobCommand(name: string, options: { full?: boolean; parquetDir?: string | null }): Promise<void> {
+  return withMigratedDatabase(name, async (database, { config, logger }) => {
+    const { JobAlreadyRunning, UnknownJob } = await import('../../jobs/runner.ts');
+    const runner = await jobRunner(database, config, logger);
+    const interrupt = () => {
+      process.stderr.write('\ninterrupted: stopping the job (the published warehouse stays as it was)\n');
+      void runner.close();
+    };
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
     try {
-      run = await runner.run(name, 'cli', options, { onProgress: tty ? progressLine(process.stderr) : undefined });
-    } catch (error) {
-      if (error instanceof JobAlreadyRunning) {
-        process.stderr.write(`${error.message}; not starting another\n`);
-        process.exitCode = EXIT_ALREADY_RUNNING;
+      const tty = process.stderr.isTTY === true;
+      let run: JobRun;
+      try {
+        run = await runner.run(name, 'cli', options, { onProgress: tty ? progressLine(process.stderr) : undefined });
+      } catch (error) {
+        if (error instanceof JobAlreadyRunning) {
+          process.stderr.write(`${error.message}; not starting another\n`);
+          process.exitCode = EXIT_ALREADY_RUNNING;
+          return;
+        }
+        if (error instanceof UnknownJob) {
+          process.stderr.write(`${error.message}; jobs: ${[...runner.definitions.keys()].join(', ')}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        throw error;
+      }
+      if (run.status !== 'succeeded') {
+        process.stderr.write(`${name} run ${run.id} ${run.status}: ${run.error ?? 'unknown error'}\n`);
+        process.exitCode = 1;
         return;
       }
-      if (error instanceof UnknownJob) {
-        process.stderr.write(`${error.message}; jobs: ${[...runner.definitions.keys()].join(', ')}\n`);
-        process.exitCode = 2;
-        return;
-      }
-      throw error;
+      if (name === 'export') printExportSummary(run, process.stdout);
+      else process.stdout.write(`${name} run ${run.id} succeeded; rows: ${JSON.stringify(run.rows)}\n`);
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+      await runner.close();
     }
-    if (run.status !== 'succeeded') {
-      process.stderr.write(`${name} run ${run.id} ${run.status}: ${run.error ?? 'unknown error'}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    if (name === 'export') printExportSummary(run, process.stdout);
-    else process.stdout.write(`${name} run ${run.id} succeeded; rows: ${JSON.stringify(run.rows)}\n`);
-  } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
-    await runner.close();
-    await database.close();
-  }
+  });
 }
 
 function formatRun(run: Record<string, unknown> | null): string {
@@ -128,8 +128,8 @@ function formatRun(run: Record<string, unknown> | null): string {
   return `${run.status as string} ${run.started_at as string}${duration}`;
 }
 
-/** `export`, `jobs list`, `jobs run NAME` (issue 4). */
-export const warehouseCommands: CommandRegistrar = (program: Command, context) => {
+/** `export`, `jobs list`, `jobs run NAME` (docs/CONTRACT.md "CLI"). */
+export function jobsCommands(program: Command): void {
   program
     .command('export')
     .description('Export Postgres into the DuckDB warehouse (incremental unless --full), recompute rollups, publish')
@@ -139,7 +139,7 @@ export const warehouseCommands: CommandRegistrar = (program: Command, context) =
       return v;
     })
     .action((options: { full?: boolean; parquet?: string }) =>
-      runJobCommand(context.config(), context.logger(), 'export', {
+      runJobCommand('export', {
         full: options.full === true,
         parquetDir: options.parquet ?? null,
       }),
@@ -150,19 +150,10 @@ export const warehouseCommands: CommandRegistrar = (program: Command, context) =
     .command('list')
     .description('Every job with its schedule (UTC), next run, the run in progress and the last run')
     .option('--json', 'print the same document as GET /api/v1/jobs')
-    .action(async (options: { json?: boolean }) => {
-      const config = context.config();
-      const logger = context.logger();
-      const database = await openDatabase(config, logger, 'feedback-warehouse jobs');
-      try {
-        await migrate(database.url, 'up', logger);
-        const runner = new JobRunner({
-          pool: database.jobPool,
-          config,
-          logger,
-          definitions: jobDefinitions(config),
-          advisoryLock: !database.embedded,
-        });
+    .action((options: { json?: boolean }) =>
+      withMigratedDatabase('jobs', async (database, { config, logger }) => {
+        const { jobsOverview } = await import('../../jobs/summary.ts');
+        const runner = await jobRunner(database, config, logger);
         const overview = (await jobsOverview(runner, database.pool)) as {
           jobs: {
             name: string;
@@ -185,16 +176,12 @@ export const warehouseCommands: CommandRegistrar = (program: Command, context) =
         }
         for (const w of overview.warehouses)
           process.stdout.write(`warehouse ${w.warehouse}: as of ${w.as_of} (watermark ${w.watermark})\n`);
-      } finally {
-        await database.close();
-      }
-    });
+      }),
+    );
   jobs
     .command('run')
     .description('Run a job now and wait for it (recorded like a scheduled run)')
     .argument('<name>', 'the job: export, prune-idempotency')
     .option('--full', 'export: rebuild every table')
-    .action((name: string, options: { full?: boolean }) =>
-      runJobCommand(context.config(), context.logger(), name, { full: options.full === true }),
-    );
-};
+    .action((name: string, options: { full?: boolean }) => runJobCommand(name, { full: options.full === true }));
+}

@@ -1,12 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { CommandRegistrar } from '../cli.ts';
-import { migrate } from '../db/migrate.ts';
-import { openDatabase } from '../db/open.ts';
-import { runAuditedQuery, type QueryAnswer } from './auditedQuery.ts';
-import { QueryFailure } from './queryFailure.ts';
-import { resultCsv } from './resultCsv.ts';
-import { resultTable } from './resultTable.ts';
-import { QuerySandbox } from './querySandbox.ts';
+import type { QueryAnswer } from '../warehouse/auditedQuery.ts';
+import type { QueryFailure } from '../warehouse/queryFailure.ts';
+import { cliConfig, withMigratedDatabase } from './context.ts';
 
 type Format = 'table' | 'csv' | 'json';
 
@@ -34,7 +29,7 @@ function positive(value: string): number {
   return n;
 }
 
-function print(answer: QueryAnswer, as: Format, maxRows: number): void {
+async function print(answer: QueryAnswer, as: Format, maxRows: number): Promise<void> {
   if (as === 'json') {
     const { columns, rows, rowCount, truncated, truncatedReason, elapsedMs } = answer;
     const body = {
@@ -54,10 +49,12 @@ function print(answer: QueryAnswer, as: Format, maxRows: number): void {
       ? `truncated at ${answer.rowCount} rows by the byte cap (QUERY_MAX_BYTES); select fewer or shorter columns`
       : `truncated at ${maxRows} rows; aggregate, add a LIMIT or raise --limit`;
   if (as === 'csv') {
+    const { resultCsv } = await import('../warehouse/resultCsv.ts');
     process.stdout.write(resultCsv(answer.columns, answer.rows));
     if (cut) process.stderr.write(`${cut}\n`);
     return;
   }
+  const { resultTable } = await import('../warehouse/resultTable.ts');
   const rows = `${answer.rowCount} row${answer.rowCount === 1 ? '' : 's'}`;
   process.stdout.write(
     `${resultTable(answer.columns, answer.rows)}(${rows}, ${answer.elapsedMs} ms${cut ? `; ${cut}` : ''})\n`,
@@ -69,7 +66,7 @@ function print(answer: QueryAnswer, as: Format, maxRows: number): void {
  * same sandbox, limits and audit (key name `cli`). Refused, failed and timed-out queries print one line on stderr
  * and exit 1.
  */
-export const queryCommands: CommandRegistrar = (program: Command, context) => {
+export function queryCommand(program: Command): void {
   program
     .command('query')
     .description('Run one read-only SQL statement over the published warehouse (sandboxed and audited like the API)')
@@ -77,37 +74,40 @@ export const queryCommands: CommandRegistrar = (program: Command, context) => {
     .option('--format <format>', 'table (aligned, for people), csv or json (for scripts)', format, 'table')
     .option('--limit <n>', 'return at most N rows (at most QUERY_MAX_ROWS, the default)', positive)
     .action(async (sql: string, options: { format: Format; limit?: number }) => {
-      const config = context.config();
-      const logger = context.logger();
+      const config = await cliConfig();
       const maxRows = options.limit ?? config.queryMaxRows;
       if (maxRows > config.queryMaxRows) {
         process.stderr.write(`error: --limit may lower QUERY_MAX_ROWS (${config.queryMaxRows}), not raise it\n`);
         process.exitCode = 2;
         return;
       }
-      const database = await openDatabase(config, logger, 'feedback-warehouse query');
-      const sandbox = new QuerySandbox(config.warehouseDir, { logger });
-      try {
-        await migrate(database.url, 'up', logger);
-        let answer: QueryAnswer;
+      await withMigratedDatabase('query', async (database, { logger }) => {
+        const [{ runAuditedQuery }, { QueryFailure }, { QuerySandbox }] = await Promise.all([
+          import('../warehouse/auditedQuery.ts'),
+          import('../warehouse/queryFailure.ts'),
+          import('../warehouse/querySandbox.ts'),
+        ]);
+        const sandbox = new QuerySandbox(config.warehouseDir, { logger });
         try {
-          answer = await runAuditedQuery({
-            pool: database.pool,
-            sandbox,
-            caller: { apiKeyId: null, apiKeyName: 'cli', source: 'cli' },
-            sql,
-            limits: { maxRows, maxBytes: config.queryMaxBytes, timeoutMs: config.queryTimeoutMs },
-          });
-        } catch (error) {
-          if (!(error instanceof QueryFailure)) throw error;
-          process.stderr.write(`${LABELS[error.outcome]}: ${oneLine(error.message)}\n`);
-          process.exitCode = 1;
-          return;
+          let answer: QueryAnswer;
+          try {
+            answer = await runAuditedQuery({
+              pool: database.pool,
+              sandbox,
+              caller: { apiKeyId: null, apiKeyName: 'cli', source: 'cli' },
+              sql,
+              limits: { maxRows, maxBytes: config.queryMaxBytes, timeoutMs: config.queryTimeoutMs },
+            });
+          } catch (error) {
+            if (!(error instanceof QueryFailure)) throw error;
+            process.stderr.write(`${LABELS[error.outcome]}: ${oneLine(error.message)}\n`);
+            process.exitCode = 1;
+            return;
+          }
+          await print(answer, options.format, maxRows);
+        } finally {
+          await sandbox.close();
         }
-        print(answer, options.format, maxRows);
-      } finally {
-        await sandbox.close();
-        await database.close();
-      }
+      });
     });
-};
+}
