@@ -1,6 +1,6 @@
 import type { PoolClient } from '../../db/pool.ts';
-import { IDEMPOTENCY_TTL_HOURS, lockId, type IdempotencyClaim } from '../../http/idempotency.ts';
-import type { ClaimOutcome } from '../../http/idempotentGroup.ts';
+import { IDEMPOTENCY_TTL_HOURS, lockId, type IdempotencyClaim } from '../../idempotency/store.ts';
+import type { ClaimOutcome } from '../../idempotency/groupWriter.ts';
 import { textArrayLiteral, type VoteRow } from './service.ts';
 
 /**

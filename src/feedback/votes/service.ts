@@ -3,8 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Counter } from 'prom-client';
 import type { PoolClient } from '../../db/pool.ts';
-import type { Db } from '../../http/route.ts';
-import { problems } from '../../http/problem.ts';
+import type { Db } from '../../db/pool.ts';
+import { ValidationFailed } from '../../errors.ts';
 import { pseudonymiseEmail } from '../../privacy/pseudonym.ts';
 import { redactFields } from '../../privacy/redactFields.ts';
 import { nulErrors } from '../freeText.ts';
@@ -32,7 +32,7 @@ export interface PrivacyContext {
 export function prepareVote(input: VoteInput, privacy: PrivacyContext, pathPrefix = ''): VoteRow {
   const metadata = JSON.stringify(input.metadata ?? {});
   if (Buffer.byteLength(metadata, 'utf8') > METADATA_MAX_BYTES) {
-    throw problems.validation([
+    throw new ValidationFailed([
       { path: `${pathPrefix}/metadata`, message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` },
     ]);
   }
@@ -49,10 +49,10 @@ export function prepareVote(input: VoteInput, privacy: PrivacyContext, pathPrefi
     },
     pathPrefix,
   );
-  if (nul.length > 0) throw problems.validation(nul);
+  if (nul.length > 0) throw new ValidationFailed(nul);
   if (metadata.includes('\\u0000')) {
     // Postgres jsonb cannot store U+0000; refuse it here rather than as a database error.
-    throw problems.validation([{ path: `${pathPrefix}/metadata`, message: 'must not contain the NUL character' }]);
+    throw new ValidationFailed([{ path: `${pathPrefix}/metadata`, message: 'must not contain the NUL character' }]);
   }
   const texts = redactFields(
     { query: input.query ?? null, response: input.response ?? null, comment: input.comment ?? null },
