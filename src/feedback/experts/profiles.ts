@@ -1,5 +1,5 @@
-import { UNIQUE_VIOLATION, sqlState } from '../../db/sqlstate.ts';
-import { Conflict, NotFound, ValidationFailed } from '../../errors.ts';
+import { NotFound, ValidationFailed } from '../../errors.ts';
+import { constraintError } from '../constraints.ts';
 import type { Db } from '../../db/pool.ts';
 import { nulErrors } from '../freeText.ts';
 import { DEFAULT_TRUST_SCORE, type Expert, type ExpertInput, type ExpertPatch } from './schema.ts';
@@ -14,16 +14,6 @@ interface ExpertDbRow extends Omit<Expert, 'created_at' | 'updated_at'> {
 
 function toExpert(r: ExpertDbRow): Expert {
   return { ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() };
-}
-
-function uniqueProblem(error: unknown): unknown {
-  if (sqlState(error) !== UNIQUE_VIOLATION) return error;
-  const constraint = (error as { constraint?: string }).constraint;
-  if (constraint === 'expert_profiles_user_ref_key') return new Conflict('An expert with this user_ref exists.');
-  if (constraint === 'expert_profiles_registration_idx') {
-    return new Conflict('An expert with this registration_number exists for this credential_type.');
-  }
-  return error;
 }
 
 function refuseNul(record: Readonly<Record<string, unknown>>): void {
@@ -50,7 +40,7 @@ export async function createExpert(db: Db, input: ExpertInput): Promise<Expert> 
     );
     return toExpert(rows[0]!);
   } catch (error) {
-    throw uniqueProblem(error);
+    throw constraintError(error);
   }
 }
 
@@ -83,7 +73,7 @@ export async function patchExpert(db: Db, id: string, patch: ExpertPatch): Promi
     if (!rows[0]) throw new NotFound(`Expert ${id} does not exist.`);
     return toExpert(rows[0]);
   } catch (error) {
-    throw uniqueProblem(error);
+    throw constraintError(error);
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { UNIQUE_VIOLATION, sqlState } from '../../db/sqlstate.ts';
 import { Conflict, NotFound, Unprocessable } from '../../errors.ts';
 import type { Db } from '../../db/pool.ts';
+import { constraintError } from '../constraints.ts';
 import { DEFAULT_PAGE_SIZE, decodeCursor, page } from '../cursor.ts';
 import type { FeedbackCategory, FeedbackType } from '../experts/schema.ts';
 import type { FaqEntriesQuery, FaqEntry } from './schema.ts';
@@ -120,8 +120,7 @@ export async function promoteFeedback(db: Db, feedbackId: string): Promise<FaqEn
     await linkGeneratedFaqs(db, [{ feedbackId, faqId: entry!.id }]);
     return entry!;
   } catch (error) {
-    if (sqlState(error) === UNIQUE_VIOLATION) throw new Conflict(`Expert feedback ${feedbackId} was already promoted.`);
-    throw error;
+    throw constraintError(error, feedbackId);
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Counter } from 'prom-client';
-import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlState } from '../../db/sqlstate.ts';
-import { Conflict, NotFound, ValidationFailed } from '../../errors.ts';
+import { NotFound, ValidationFailed } from '../../errors.ts';
+import { constraintError } from '../constraints.ts';
 import type { Db } from '../../db/pool.ts';
 import { redactFields } from '../../privacy/redactFields.ts';
 import { nulErrors, redactList } from '../freeText.ts';
@@ -95,23 +95,8 @@ export async function createSession(db: Db, input: SessionInput, redactions?: Co
     const r = rows[0]!;
     return { ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() };
   } catch (error) {
-    if (sqlState(error) === UNIQUE_VIOLATION) {
-      throw new Conflict(`An interview session with external_ref "${input.external_ref}" already exists.`);
-    }
-    throw error;
+    throw constraintError(error, input.external_ref ?? '');
   }
-}
-
-/** Maps the two errors a client causes by naming a session: unknown (404) and already has feedback (409). */
-function sessionProblem(error: unknown, sessionId: string): unknown {
-  const constraint = (error as { constraint?: string }).constraint;
-  if (sqlState(error) === FOREIGN_KEY_VIOLATION && constraint === 'interview_feedbacks_session_id_fkey') {
-    return new NotFound(`Interview session ${sessionId} does not exist.`);
-  }
-  if (sqlState(error) === UNIQUE_VIOLATION && constraint === 'interview_feedbacks_session_id_key') {
-    return new Conflict(`Interview session ${sessionId} already has feedback; PUT replaces it.`);
-  }
-  return error;
 }
 
 /** Inserts many feedbacks in one statement (one unnest per column); returns them in input order. */
@@ -154,7 +139,7 @@ export async function createInterviewFeedback(db: Db, row: InterviewFeedbackRow)
   try {
     return (await insertInterviewFeedbacks(db, [row]))[0]!;
   } catch (error) {
-    throw sessionProblem(error, row.session_id);
+    throw constraintError(error, row.session_id);
   }
 }
 
@@ -207,7 +192,7 @@ export async function putInterviewFeedback(
     const { created, ...feedback } = rows[0]!;
     return { created, feedback: toFeedback(feedback) };
   } catch (error) {
-    throw sessionProblem(error, row.session_id);
+    throw constraintError(error, row.session_id);
   }
 }
 

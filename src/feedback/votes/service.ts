@@ -77,10 +77,17 @@ export interface VoteCreated {
   readonly created_at: string;
 }
 
+/** The columns of a vote as every write (insert, multi-row insert, COPY, keyed insert) lists them, in this order. */
+export const VOTE_COLUMNS =
+  'conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata';
+
+/** What a vote write returns: the body of its 201. */
+export const VOTE_RETURNING = 'id, conversation_id, vote, created_at';
+
 const INSERT_VOTE = `
-  insert into votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
+  insert into votes (${VOTE_COLUMNS})
   values ($1::text, $2::text, $3::text, $4::text, $5::text[], $6::text, $7::text[], $8::text, $9::jsonb)
-  returning id, conversation_id, vote, created_at`;
+  returning ${VOTE_RETURNING}`;
 
 export async function insertVote(db: Db, row: VoteRow): Promise<VoteCreated> {
   const { rows } = await db.query<{ id: number; conversation_id: string; vote: 'up' | 'down'; created_at: Date }>({
@@ -131,15 +138,14 @@ function votesDocument(rows: readonly VoteRow[]): string {
 export async function insertVotes(db: Db, rows: readonly VoteRow[]): Promise<VoteCreated[]> {
   if (rows.length === 0) return [];
   const { rows: out } = await db.query<{ id: number; conversation_id: string; vote: 'up' | 'down'; created_at: Date }>(
-    `insert into votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
-     select conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata
+    `insert into votes (${VOTE_COLUMNS})
+     select ${VOTE_COLUMNS}
        from rows from (jsonb_to_recordset($1::jsonb) as (
               conversation_id text, vote text, query text, response text, reasons text[], comment text,
               expert_ids text[], email_hash text, metadata jsonb))
-            with ordinality as t(conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash,
-                                 metadata, ord)
+            with ordinality as t(${VOTE_COLUMNS}, ord)
       order by ord
-     returning id, conversation_id, vote, created_at`,
+     returning ${VOTE_RETURNING}`,
     [votesDocument(rows)],
   );
   // An identity column assigns ids in insertion order, and the select is ordered by input position.
@@ -163,8 +169,7 @@ function copyField(value: string | null): string {
   return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : value;
 }
 
-const COPY_VOTES = `copy votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
-  from stdin`;
+const COPY_VOTES = `copy votes (${VOTE_COLUMNS}) from stdin`;
 
 /**
  * Many votes through `COPY FROM STDIN`, in the caller's transaction; returns their ids in input order. For large
