@@ -103,7 +103,7 @@ export class IdempotentGroupWriter<Row> {
       else p.reject(new Error('a claimed key was neither written nor answered by a stored reply'));
     }
     // A duplicate of a key with a committed reply is judged like any later request; of a key written now, or locked
-    // elsewhere, it finds the first one still running (PRODUCT.md: 409).
+    // elsewhere, it finds the first one still running (docs/CONTRACT.md "Idempotency": 409).
     for (const p of duplicates) {
       const outcome = outcomeOf.get(first.get(keyOf(p.claim))!)!;
       if (outcome.locked && !outcome.written && outcome.previous) judge(p, outcome.previous);

@@ -27,7 +27,7 @@ export function keyReused(): Unprocessable {
   );
 }
 
-/** Keys are honoured for 24 hours (PRODUCT.md "Idempotency"). */
+/** Keys are honoured for 24 hours (docs/decisions/0005). */
 export const IDEMPOTENCY_TTL_HOURS = 24;
 
 /** JSON with object keys sorted, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
