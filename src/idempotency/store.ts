@@ -109,12 +109,3 @@ export async function runIdempotent(
     return { ...reply, replayed: false };
   });
 }
-
-/** Deletes replies older than the 24 h window; run by the scheduled maintenance job. */
-export async function pruneIdempotencyKeys(pool: Pool): Promise<number> {
-  const { rowCount } = await pool.query(
-    'delete from idempotency_keys where created_at < now() - make_interval(hours => $1::int)',
-    [IDEMPOTENCY_TTL_HOURS],
-  );
-  return rowCount ?? 0;
-}
