@@ -15,6 +15,9 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value: string) => Number(valu
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
+/** A database handle: a transaction's client, or the pool for a single autocommit statement. */
+export type Db = Pool | PoolClient;
+
 export interface PoolOptions {
   readonly connectionString: string;
   readonly max: number;

@@ -1,4 +1,4 @@
-import { problems } from '../http/problem.ts';
+import { ValidationFailed } from '../errors.ts';
 
 /**
  * Keyset pagination over (created_at desc, id desc), so a page never skips or repeats a row while rows are added.
@@ -30,7 +30,7 @@ export function decodeCursor(cursor: string | undefined): Position | null {
   } catch {
     // fall through: not base64url JSON
   }
-  throw problems.validation(
+  throw new ValidationFailed(
     [{ path: '/query/cursor', message: 'is not a cursor returned by this API' }],
     'A query parameter is invalid.',
   );

@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import type { FieldError } from '../http/problem.ts';
+import type { FieldError } from '../errors.ts';
 import { redactFields } from '../privacy/redactFields.ts';
 
 /** Redacts each string of a list (knowledge_gaps, learning_recommendations) and counts what was found. */

@@ -4,11 +4,12 @@ import Router from '@koa/router';
 import type { ApiKey } from '../auth/keys.ts';
 import { withTransaction } from '../db/pool.ts';
 import { readJsonBody } from './body.ts';
-import { fingerprint, runIdempotent, type Reply } from './idempotency.ts';
+import { fingerprint, runIdempotent, type Reply } from '../idempotency/store.ts';
 import { problemMiddleware, problems } from './problem.ts';
-import { allowHeader, type Db, type Method, type RouteDef, type WriteOptions } from './route.ts';
+import type { Db } from '../db/pool.ts';
+import { allowHeader, type Method, type RouteDef, type WriteOptions } from './route.ts';
 import type { Services } from './services.ts';
-import { validateBody, validateText } from './validation.ts';
+import { validateBody, validateText } from '../validation/body.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

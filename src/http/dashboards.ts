@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Context, Next } from 'koa';
 
 const DASHBOARDS_DIR = fileURLToPath(new URL('../../dashboards', import.meta.url));
-const UPLOT_DIR = fileURLToPath(new URL('../../node_modules/uplot/dist', import.meta.url));
+// uPlot's own files, found the way Node finds the package, wherever it is installed.
+const UPLOT_DIR = path.dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

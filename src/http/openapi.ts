@@ -59,7 +59,7 @@ interface SharedResponse {
 
 const takesKey = (r: RouteDef) => r.scope !== null;
 const isWrite = (r: RouteDef) => r.method === 'POST' || r.method === 'PUT' || r.method === 'PATCH';
-/** A write whose Idempotency-Key is stored (src/http/idempotency.ts); the query endpoint only checks it. */
+/** A write whose Idempotency-Key is stored (src/idempotency/store.ts); the query endpoint only checks it. */
 const storesKey = (r: RouteDef) => isWrite(r) && !r.writesNothing;
 
 /** The answers every operation may give besides its own (src/http/app.ts, body.ts, idempotency.ts, problem.ts). */

@@ -13,16 +13,19 @@ import {
   isDatabaseUnavailable,
   sqlState,
 } from '../db/sqlstate.ts';
+import {
+  Conflict,
+  DomainError,
+  MAX_PROBLEM_ERRORS,
+  NotFound,
+  TooLarge,
+  Unprocessable,
+  ValidationFailed,
+  type FieldError,
+} from '../errors.ts';
 import type { Logger } from '../log.ts';
 
-/** One entry of a 422 response's `errors`: a JSON Pointer into the request body and what is wrong there. */
-export interface FieldError {
-  readonly path: string;
-  readonly message: string;
-}
-
-/** At most this many entries in a problem's `errors`; the rest are counted (`error_count`, `errors_truncated`). */
-export const MAX_PROBLEM_ERRORS = 100;
+export { MAX_PROBLEM_ERRORS, type FieldError };
 
 /**
  * An error that is an HTTP answer (RFC 9457 problem details). `expose` follows koa's contract: the detail is shown
@@ -69,104 +72,165 @@ export class HttpProblem extends Error {
   }
 }
 
-export const problems = {
-  malformedJson: (detail: string) => new HttpProblem(400, 'malformed-json', 'Malformed JSON', detail),
-  badRequest: (detail: string) => new HttpProblem(400, 'bad-request', 'Bad request', detail),
-  unauthorized: (detail: string) =>
-    new HttpProblem(401, 'unauthorized', 'Unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer' } }),
-  forbidden: (detail: string) => new HttpProblem(403, 'forbidden', 'Forbidden', detail),
-  notFound: (detail: string) => new HttpProblem(404, 'not-found', 'Not found', detail),
-  methodNotAllowed: (allow: string) =>
-    new HttpProblem(405, 'method-not-allowed', 'Method not allowed', `Allowed methods: ${allow}`, {
-      headers: { Allow: allow },
-    }),
-  conflict: (detail: string, extra?: Record<string, unknown>) =>
-    new HttpProblem(409, 'conflict', 'Conflict', detail, { extra }),
-  tooLarge: (detail: string) =>
-    new HttpProblem(413, 'payload-too-large', 'Payload too large', detail, { headers: { Connection: 'close' } }),
-  unsupportedMediaType: (detail: string) =>
-    new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', detail),
-  validation: (
-    errors: readonly FieldError[],
-    detail = 'The request body does not match the schema.',
-    options: { partial?: boolean } = {},
-  ) => new HttpProblem(422, 'validation-error', 'Validation failed', detail, { errors, partial: options.partial }),
-  unprocessable: (detail: string, errors?: readonly FieldError[]) =>
-    new HttpProblem(422, 'unprocessable', 'Unprocessable request', detail, { errors }),
-  /** The query endpoint (src/http/routes/query.ts): what the SQL asked for is not allowed; errors names /sql. */
-  queryRefused: (detail: string) =>
-    new HttpProblem(422, 'query-refused', 'Query refused', detail, { errors: [{ path: '/sql', message: detail }] }),
-  /** DuckDB could not run the SQL (syntax, unknown table, failed cast, out of memory); detail is DuckDB's message. */
-  queryError: (detail: string) =>
-    new HttpProblem(422, 'query-error', 'Query failed', detail, { errors: [{ path: '/sql', message: detail }] }),
-  /**
-   * 422 rather than 408: 408 means the client was too slow to send its request, and clients retry it on their own,
-   * which would run the same slow query again. The request was understood and cannot succeed as it is.
-   */
-  queryTimeout: (detail: string, timeoutMs: number) =>
-    new HttpProblem(422, 'query-timeout', 'Query timed out', detail, {
-      errors: [{ path: '/sql', message: detail }],
-      extra: { timeout_ms: timeoutMs },
-    }),
-  tooManyQueries: (detail: string) =>
-    new HttpProblem(429, 'too-many-queries', 'Too many queries', detail, { headers: { 'Retry-After': '1' } }),
-  /**
-   * 409, not 503: the service is healthy (readyz says so) and retrying will not help until somebody runs an export,
-   * which is what the detail says to do (RFC 9110 section 15.5.10: a conflict with the state of the resource that the
-   * user can resolve).
-   */
-  warehouseNotExported: (detail: string) =>
-    new HttpProblem(409, 'warehouse-not-exported', 'Warehouse not exported', detail),
-  unavailable: (detail: string, cause?: unknown) =>
-    new HttpProblem(503, 'unavailable', 'Service unavailable', detail, { headers: { 'Retry-After': '5' }, cause }),
-} as const;
-
-/** Every problem type the API answers with, for the /docs page (each `type` URI points at its entry there). */
-export const PROBLEM_TYPES: readonly { slug: string; status: number; title: string; when: string }[] = [
-  { slug: 'malformed-json', status: 400, title: 'Malformed JSON', when: 'the body is not valid JSON' },
-  { slug: 'bad-request', status: 400, title: 'Bad request', when: 'a header or query parameter is malformed' },
-  { slug: 'unauthorized', status: 401, title: 'Unauthorized', when: 'no API key, or an unknown one' },
-  { slug: 'forbidden', status: 403, title: 'Forbidden', when: 'the API key lacks the scope the route needs' },
-  { slug: 'not-found', status: 404, title: 'Not found', when: 'the route or the id does not exist' },
-  { slug: 'method-not-allowed', status: 405, title: 'Method not allowed', when: 'the route exists with other methods' },
-  { slug: 'conflict', status: 409, title: 'Conflict', when: 'a unique rule, or an idempotent request still running' },
-  {
+/**
+ * Every problem type the API answers with, in the order of the /docs page (each `type` URI points at its entry
+ * there): the one table the factories below and PROBLEM_TYPES read their slug, status and title from.
+ */
+const TYPES = {
+  malformedJson: { slug: 'malformed-json', status: 400, title: 'Malformed JSON', when: 'the body is not valid JSON' },
+  badRequest: {
+    slug: 'bad-request',
+    status: 400,
+    title: 'Bad request',
+    when: 'a header or query parameter is malformed',
+  },
+  unauthorized: { slug: 'unauthorized', status: 401, title: 'Unauthorized', when: 'no API key, or an unknown one' },
+  forbidden: {
+    slug: 'forbidden',
+    status: 403,
+    title: 'Forbidden',
+    when: 'the API key lacks the scope the route needs',
+  },
+  notFound: { slug: 'not-found', status: 404, title: 'Not found', when: 'the route or the id does not exist' },
+  methodNotAllowed: {
+    slug: 'method-not-allowed',
+    status: 405,
+    title: 'Method not allowed',
+    when: 'the route exists with other methods',
+  },
+  conflict: {
+    slug: 'conflict',
+    status: 409,
+    title: 'Conflict',
+    when: 'a unique rule, or an idempotent request still running',
+  },
+  warehouseNotExported: {
     slug: 'warehouse-not-exported',
     status: 409,
     title: 'Warehouse not exported',
     when: 'a query before the first export; run an export first',
   },
-  { slug: 'payload-too-large', status: 413, title: 'Payload too large', when: 'the body is over 1 MB' },
-  { slug: 'unsupported-media-type', status: 415, title: 'Unsupported media type', when: 'the body is not JSON' },
-  { slug: 'validation-error', status: 422, title: 'Validation failed', when: 'the body breaks the schema; see errors' },
-  { slug: 'unprocessable', status: 422, title: 'Unprocessable request', when: 'valid JSON the rules refuse' },
-  {
+  tooLarge: { slug: 'payload-too-large', status: 413, title: 'Payload too large', when: 'the body is over 1 MB' },
+  unsupportedMediaType: {
+    slug: 'unsupported-media-type',
+    status: 415,
+    title: 'Unsupported media type',
+    when: 'the body is not JSON',
+  },
+  validation: {
+    slug: 'validation-error',
+    status: 422,
+    title: 'Validation failed',
+    when: 'the body breaks the schema; see errors',
+  },
+  unprocessable: {
+    slug: 'unprocessable',
+    status: 422,
+    title: 'Unprocessable request',
+    when: 'valid JSON the rules refuse',
+  },
+  queryRefused: {
     slug: 'query-refused',
     status: 422,
     title: 'Query refused',
     when: 'the SQL is not one SELECT, or reads files, the network, extensions or settings',
   },
-  {
+  queryError: {
     slug: 'query-error',
     status: 422,
     title: 'Query failed',
     when: "DuckDB could not run the SQL; detail is DuckDB's message",
   },
-  {
+  queryTimeout: {
     slug: 'query-timeout',
     status: 422,
     title: 'Query timed out',
     when: 'the query ran past QUERY_TIMEOUT_MS and was interrupted',
   },
-  {
+  tooManyQueries: {
     slug: 'too-many-queries',
     status: 429,
     title: 'Too many queries',
     when: 'the query slots are all busy; retry after Retry-After',
   },
-  { slug: 'internal', status: 500, title: 'Internal server error', when: 'a bug on our side; logged with request id' },
-  { slug: 'unavailable', status: 503, title: 'Service unavailable', when: 'the database is unreachable; retry' },
-];
+  internal: {
+    slug: 'internal',
+    status: 500,
+    title: 'Internal server error',
+    when: 'a bug on our side; logged with request id',
+  },
+  unavailable: {
+    slug: 'unavailable',
+    status: 503,
+    title: 'Service unavailable',
+    when: 'the database is unreachable; retry',
+  },
+} as const satisfies Record<string, { slug: string; status: number; title: string; when: string }>;
+
+type ProblemOptions = ConstructorParameters<typeof HttpProblem>[4];
+
+/** A problem of one of the types above. */
+function problem(type: keyof typeof TYPES, detail: string, options?: ProblemOptions): HttpProblem {
+  const { status, slug, title } = TYPES[type];
+  return new HttpProblem(status, slug, title, detail, options);
+}
+
+export const problems = {
+  malformedJson: (detail: string) => problem('malformedJson', detail),
+  badRequest: (detail: string) => problem('badRequest', detail),
+  unauthorized: (detail: string) => problem('unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer' } }),
+  forbidden: (detail: string) => problem('forbidden', detail),
+  notFound: (detail: string) => problem('notFound', detail),
+  methodNotAllowed: (allow: string) =>
+    problem('methodNotAllowed', `Allowed methods: ${allow}`, { headers: { Allow: allow } }),
+  conflict: (detail: string, extra?: Record<string, unknown>, errors?: readonly FieldError[]) =>
+    problem('conflict', detail, { extra, errors }),
+  tooLarge: (detail: string) => problem('tooLarge', detail, { headers: { Connection: 'close' } }),
+  unsupportedMediaType: (detail: string) => problem('unsupportedMediaType', detail),
+  validation: (
+    errors: readonly FieldError[],
+    detail = 'The request body does not match the schema.',
+    options: { partial?: boolean; extra?: Record<string, unknown> } = {},
+  ) => problem('validation', detail, { errors, partial: options.partial, extra: options.extra }),
+  unprocessable: (detail: string, errors?: readonly FieldError[]) => problem('unprocessable', detail, { errors }),
+  /** The query endpoint (src/http/routes/query.ts): what the SQL asked for is not allowed; errors names /sql. */
+  queryRefused: (detail: string) => problem('queryRefused', detail, { errors: [{ path: '/sql', message: detail }] }),
+  /** DuckDB could not run the SQL (syntax, unknown table, failed cast, out of memory); detail is DuckDB's message. */
+  queryError: (detail: string) => problem('queryError', detail, { errors: [{ path: '/sql', message: detail }] }),
+  /**
+   * 422 rather than 408: 408 means the client was too slow to send its request, and clients retry it on their own,
+   * which would run the same slow query again. The request was understood and cannot succeed as it is.
+   */
+  queryTimeout: (detail: string, timeoutMs: number) =>
+    problem('queryTimeout', detail, { errors: [{ path: '/sql', message: detail }], extra: { timeout_ms: timeoutMs } }),
+  tooManyQueries: (detail: string) => problem('tooManyQueries', detail, { headers: { 'Retry-After': '1' } }),
+  /**
+   * 409, not 503: the service is healthy (readyz says so) and retrying will not help until somebody runs an export,
+   * which is what the detail says to do (RFC 9110 section 15.5.10: a conflict with the state of the resource that the
+   * user can resolve).
+   */
+  warehouseNotExported: (detail: string) => problem('warehouseNotExported', detail),
+  internal: () => problem('internal', 'An unexpected error occurred.'),
+  unavailable: (detail: string, cause?: unknown) =>
+    problem('unavailable', detail, { headers: { 'Retry-After': '5' }, cause }),
+} as const;
+
+/** Every problem type the API answers with, for the /docs page (each `type` URI points at its entry there). */
+export const PROBLEM_TYPES: readonly { slug: string; status: number; title: string; when: string }[] =
+  Object.values(TYPES);
+
+/** The answer to a domain error (src/errors.ts): each class has one problem type; the message is the detail. */
+export function problemFromDomainError(error: unknown): HttpProblem | undefined {
+  if (!(error instanceof DomainError)) return undefined;
+  if (error instanceof ValidationFailed) {
+    return problems.validation(error.errors, error.message, { partial: error.partial, extra: error.extra });
+  }
+  if (error instanceof NotFound) return problems.notFound(error.message);
+  if (error instanceof Conflict) return problems.conflict(error.message, error.extra, error.errors);
+  if (error instanceof Unprocessable) return problems.unprocessable(error.message, error.errors);
+  if (error instanceof TooLarge) return problems.tooLarge(error.message);
+  return undefined;
+}
 
 export function problemType(slug: string): string {
   return `/docs#problem-${slug}`;
@@ -189,7 +253,7 @@ export function problemFromDatabaseError(error: unknown): HttpProblem | undefine
       return problems.unprocessable(`The record breaks a database rule${constraint ? ` (${constraint})` : ''}.`);
     case SERIALIZATION_FAILURE:
     case DEADLOCK_DETECTED:
-      return new HttpProblem(409, 'conflict', 'Conflict', 'A concurrent request changed the same records; retry.');
+      return problems.conflict('A concurrent request changed the same records; retry.');
     case QUERY_CANCELED:
       return problems.unavailable('The database cancelled the statement (timeout). Retry shortly.', error);
     case PROTOCOL_VIOLATION:
@@ -230,7 +294,8 @@ export function problemMiddleware(logger: Logger) {
         throw problems.notFound(`No route for ${ctx.method} ${ctx.path}.`);
     } catch (error) {
       const requestId = String(ctx.state.requestId ?? '');
-      let problem = error instanceof HttpProblem ? error : problemFromDatabaseError(error);
+      let problem =
+        error instanceof HttpProblem ? error : (problemFromDomainError(error) ?? problemFromDatabaseError(error));
       if (problem === undefined) {
         const status = (error as { status?: unknown }).status;
         if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -238,13 +303,13 @@ export function problemMiddleware(logger: Logger) {
           const expose = (error as { expose?: boolean }).expose === true;
           problem = new HttpProblem(
             status,
-            'bad-request',
-            'Bad request',
+            TYPES.badRequest.slug,
+            TYPES.badRequest.title,
             expose ? (error as Error).message : 'Bad request.',
           );
         } else {
           logger.error({ err: error, requestId, method: ctx.method, path: ctx.path }, 'unexpected error');
-          problem = new HttpProblem(500, 'internal', 'Internal server error', 'An unexpected error occurred.');
+          problem = problems.internal();
         }
       } else if (problem.status === 503) {
         logger.warn({ requestId, err: error, method: ctx.method, path: ctx.path }, 'database unavailable');

@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import type { TSchema } from '@sinclair/typebox';
 import type { ApiKey, Scope } from '../auth/keys.ts';
-import type { Pool, PoolClient } from '../db/pool.ts';
-import type { IdempotencyClaim, Reply } from './idempotency.ts';
+import type { Db } from '../db/pool.ts';
+import type { IdempotencyClaim, Reply } from '../idempotency/store.ts';
 import type { Services } from './services.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -25,9 +25,6 @@ export interface WriteOptions {
    */
   readonly singleStatement?: boolean;
 }
-
-/** A database handle: a transaction's client, or the pool for a single autocommit statement. */
-export type Db = Pool | PoolClient;
 
 export interface HandlerInput {
   readonly ctx: Context;

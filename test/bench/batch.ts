@@ -11,7 +11,7 @@ import { createPool, type Pool } from '../../src/db/pool.ts';
 import { createApp } from '../../src/http/app.ts';
 import { prepareVote } from '../../src/feedback/votes/service.ts';
 import { VoteInput } from '../../src/feedback/votes/schema.ts';
-import { checkBody } from '../../src/http/validation.ts';
+import { checkBody } from '../../src/validation/body.ts';
 import { allRoutes } from '../../src/http/routes/index.ts';
 import { buildServices } from '../../src/server.ts';
 import { createLogger } from '../../src/log.ts';

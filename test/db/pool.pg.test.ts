@@ -5,7 +5,7 @@ import { connectionLost, createPool, withOwnTransaction, withTransaction, type P
 import { isDatabaseUnavailable } from '../../src/db/sqlstate.ts';
 import type { VoteRow } from '../../src/feedback/votes/service.ts';
 import { VoteWriter } from '../../src/feedback/votes/writer.ts';
-import { fingerprint } from '../../src/http/idempotency.ts';
+import { fingerprint } from '../../src/idempotency/store.ts';
 import { problemFromDatabaseError } from '../../src/http/problem.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from '../helpers/db.ts';
 

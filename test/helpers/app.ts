@@ -2,18 +2,13 @@ import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ApiKeyStore, createApiKey, type Scope } from '../../src/auth/keys.ts';
+import { createApiKey, type Scope } from '../../src/auth/keys.ts';
 import { configFromEnv, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/app.ts';
 import { dashboards } from '../../src/http/dashboards.ts';
-import { VoteWriter } from '../../src/feedback/votes/writer.ts';
-import { createMetrics } from '../../src/http/metrics.ts';
 import { allRoutes } from '../../src/http/routes/index.ts';
 import type { Services } from '../../src/http/services.ts';
-import { WarehouseReader } from '../../src/warehouse/reader.ts';
-import { QuerySandbox } from '../../src/warehouse/querySandbox.ts';
-import { JobRunner } from '../../jobs/runner.ts';
-import { jobDefinitions } from '../../jobs/index.ts';
+import { buildServices } from '../../src/server.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from './db.ts';
 
 export interface TestApp {
@@ -57,28 +52,13 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const warehouse = new WarehouseReader(config.warehouseDir);
-  const services: Services = {
+  // The services src/server.ts builds, over the test database: one pool for requests and jobs, as on embedded
+  // PGlite; COPY IN and the jobs' advisory lock only on a real server (src/db/open.ts).
+  const services = await buildServices(
     config,
-    pool: db.pool,
-    logger: quietLogger,
-    keys: new ApiKeyStore(db.pool),
-    metrics: createMetrics(db.pool),
-    piiSecret: PII_SECRET,
-    voteWriter: new VoteWriter(db.pool),
-    warehouse,
-    sandbox: new QuerySandbox(config.warehouseDir),
-    // As src/server.ts: embedded PGlite has no advisory lock that excludes anybody (one shared session).
-    jobs: new JobRunner({
-      pool: db.pool,
-      config,
-      logger: quietLogger,
-      definitions: jobDefinitions(config),
-      advisoryLock: db.real,
-    }),
-    copyIn: db.real,
-    readinessChecks: [{ name: 'warehouse', check: () => warehouse.check() }],
-  };
+    { url: db.url, pool: db.pool, jobPool: db.pool, embedded: !db.real, close: async () => {} },
+    quietLogger,
+  );
   const app = createApp(services, allRoutes(), [dashboards()]);
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

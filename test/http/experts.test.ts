@@ -79,11 +79,13 @@ describe('POST /api/v1/experts', () => {
       body: { user_ref: 'u-taken', credential_type: 'other' },
     });
     expect(sameUser.status).toBe(409);
+    expect(sameUser.json.detail).toBe('An expert with this user_ref exists.');
     const sameNumber = await app.request('POST', '/api/v1/experts', {
       key: ingest,
       body: { user_ref: 'u-other', credential_type: 'avvocato', registration_number: 'AV-1' },
     });
     expect(sameNumber.status).toBe(409);
+    expect(sameNumber.json.detail).toBe('An expert with this registration_number exists for this credential_type.');
     // The same number in another register is another registration.
     await newExpert({ credential_type: 'caf_operator', registration_number: 'AV-1' });
   });

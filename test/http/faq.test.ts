@@ -92,6 +92,8 @@ describe('POST /api/v1/expert-feedback/{id}/promote', () => {
     );
     const statuses = replies.map((r) => r.status).sort();
     expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
+    for (const r of replies.filter((r) => r.status === 409))
+      expect(r.json.detail).toBe(`Expert feedback ${id} was already promoted.`);
     expect(await faqCount(id)).toBe(1);
   });
 

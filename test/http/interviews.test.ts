@@ -67,6 +67,7 @@ describe('POST /api/v1/interview-sessions', () => {
     });
     expect(res.status).toBe(409);
     expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(res.json.detail).toBe('An interview session with external_ref "ats-dup" already exists.');
   });
 
   it('redacts PII in the title', async () => {

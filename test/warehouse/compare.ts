@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Pool } from '../../src/db/pool.ts';
-import { canonicalJson } from '../../src/http/idempotency.ts';
+import { canonicalJson } from '../../src/idempotency/store.ts';
 import { runExport } from '../../src/warehouse/exporter.ts';
 import { publishedPath } from '../../src/warehouse/snapshotFiles.ts';
 import { EXPORTED_TABLES, type ExportOptions, type ExportResult } from '../../src/warehouse/types.ts';

@@ -1,7 +1,14 @@
 import type { TSchema } from '@sinclair/typebox';
-import { HttpProblem, MAX_PROBLEM_ERRORS, problems, type FieldError } from '../../http/problem.ts';
-import type { Db } from '../../http/route.ts';
-import { checkBody } from '../../http/validation.ts';
+import {
+  Conflict,
+  MAX_PROBLEM_ERRORS,
+  TooLarge,
+  Unprocessable,
+  ValidationFailed,
+  type FieldError,
+} from '../../errors.ts';
+import type { Db } from '../../db/pool.ts';
+import { checkBody } from '../../validation/body.ts';
 import {
   expertErrors,
   insertExpertFeedbacks,
@@ -54,15 +61,11 @@ function failedIndexes(errors: readonly FieldError[]): number[] {
 }
 
 /** 422 (or 409) naming every failing item: `errors` with their paths and `failed_indexes`. */
-function batchProblem(status: 409 | 422, errors: readonly FieldError[], what: string): HttpProblem {
+function batchProblem(status: 409 | 422, errors: readonly FieldError[], what: string): ValidationFailed | Conflict {
   const indexes = failedIndexes(errors);
   const detail = `${indexes.length} item${indexes.length === 1 ? '' : 's'} ${what}; nothing was written.`;
-  return status === 422
-    ? new HttpProblem(422, 'validation-error', 'Validation failed', detail, {
-        errors,
-        extra: { failed_indexes: indexes },
-      })
-    : new HttpProblem(409, 'conflict', 'Conflict', detail, { errors, extra: { failed_indexes: indexes } });
+  const extra = { failed_indexes: indexes };
+  return status === 422 ? new ValidationFailed(errors, detail, { extra }) : new Conflict(detail, { errors, extra });
 }
 
 /**
@@ -71,7 +74,7 @@ function batchProblem(status: 409 | 422, errors: readonly FieldError[], what: st
  */
 export function prepareBatch(input: BatchInput, privacy: PrivacyContext): PreparedBatch {
   if (input.items.length > BATCH_MAX_ITEMS) {
-    throw problems.tooLarge(`A batch holds at most ${BATCH_MAX_ITEMS} items; this one has ${input.items.length}.`);
+    throw new TooLarge(`A batch holds at most ${BATCH_MAX_ITEMS} items; this one has ${input.items.length}.`);
   }
   const errors: FieldError[] = [];
   const votes: Item<VoteRow>[] = [];
@@ -104,7 +107,8 @@ export function prepareBatch(input: BatchInput, privacy: PrivacyContext): Prepar
         });
       }
     } catch (error) {
-      if (error instanceof HttpProblem && error.status === 422 && error.errors) errors.push(...error.errors);
+      if ((error instanceof ValidationFailed || error instanceof Unprocessable) && error.errors)
+        errors.push(...error.errors);
       else throw error;
     }
   });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Counter } from 'prom-client';
-import { problems, type FieldError } from '../../http/problem.ts';
-import type { Db } from '../../http/route.ts';
+import { NotFound, ValidationFailed, type FieldError } from '../../errors.ts';
+import type { Db } from '../../db/pool.ts';
 import { redactFields } from '../../privacy/redactFields.ts';
 import { insertCandidates, newCandidateIds, type CandidateRow } from '../faq/candidates.ts';
 import { insertFaqEntries, linkGeneratedFaqs, type FaqEntryRow } from '../faq/entries.ts';
@@ -38,7 +38,7 @@ export function prepareExpertFeedback(
       message: 'is required when feedback_type is incomplete or incorrect',
     });
   }
-  if (errors.length > 0) throw problems.validation(errors);
+  if (errors.length > 0) throw new ValidationFailed(errors);
   const texts = redactFields(
     {
       query_text: input.query_text,
@@ -186,7 +186,7 @@ export async function recordExpertFeedback(
   autoApproveTrust: number,
 ): Promise<ExpertFeedback> {
   const { errors, trust } = await expertErrors(db, [{ row, prefix: '' }]);
-  if (errors.length > 0) throw problems.validation(errors, 'The expert cannot record feedback.');
+  if (errors.length > 0) throw new ValidationFailed(errors, 'The expert cannot record feedback.');
   return (await insertExpertFeedbacks(db, [row], trust, autoApproveTrust))[0]!;
 }
 
@@ -211,7 +211,7 @@ export async function getExpertFeedback(db: Db, id: string): Promise<ExpertFeedb
     [id],
   );
   const r = rows[0];
-  if (!r) throw problems.notFound(`Expert feedback ${id} does not exist.`);
+  if (!r) throw new NotFound(`Expert feedback ${id} does not exist.`);
   const { candidate_id, candidate_status, candidate_auto, candidate_faq, ...feedback } = r;
   return {
     ...feedback,

@@ -1,6 +1,6 @@
-import { UNIQUE_VIOLATION, sqlState } from '../../db/sqlstate.ts';
-import { problems } from '../../http/problem.ts';
-import type { Db } from '../../http/route.ts';
+import { NotFound, ValidationFailed } from '../../errors.ts';
+import { constraintError } from '../constraints.ts';
+import type { Db } from '../../db/pool.ts';
 import { nulErrors } from '../freeText.ts';
 import { DEFAULT_TRUST_SCORE, type Expert, type ExpertInput, type ExpertPatch } from './schema.ts';
 
@@ -16,19 +16,9 @@ function toExpert(r: ExpertDbRow): Expert {
   return { ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() };
 }
 
-function uniqueProblem(error: unknown): unknown {
-  if (sqlState(error) !== UNIQUE_VIOLATION) return error;
-  const constraint = (error as { constraint?: string }).constraint;
-  if (constraint === 'expert_profiles_user_ref_key') return problems.conflict('An expert with this user_ref exists.');
-  if (constraint === 'expert_profiles_registration_idx') {
-    return problems.conflict('An expert with this registration_number exists for this credential_type.');
-  }
-  return error;
-}
-
 function refuseNul(record: Readonly<Record<string, unknown>>): void {
   const errors = nulErrors(record);
-  if (errors.length > 0) throw problems.validation(errors);
+  if (errors.length > 0) throw new ValidationFailed(errors);
 }
 
 /** Creates an expert profile; 409 when user_ref, or the registration number within its register, is taken. */
@@ -50,13 +40,13 @@ export async function createExpert(db: Db, input: ExpertInput): Promise<Expert> 
     );
     return toExpert(rows[0]!);
   } catch (error) {
-    throw uniqueProblem(error);
+    throw constraintError(error);
   }
 }
 
 export async function getExpert(db: Db, id: string): Promise<Expert> {
   const { rows } = await db.query<ExpertDbRow>(`select ${COLUMNS} from expert_profiles where id = $1::uuid`, [id]);
-  if (!rows[0]) throw problems.notFound(`Expert ${id} does not exist.`);
+  if (!rows[0]) throw new NotFound(`Expert ${id} does not exist.`);
   return toExpert(rows[0]);
 }
 
@@ -80,10 +70,10 @@ export async function patchExpert(db: Db, id: string, patch: ExpertPatch): Promi
        returning ${COLUMNS}`,
       [id, JSON.stringify(patch)],
     );
-    if (!rows[0]) throw problems.notFound(`Expert ${id} does not exist.`);
+    if (!rows[0]) throw new NotFound(`Expert ${id} does not exist.`);
     return toExpert(rows[0]);
   } catch (error) {
-    throw uniqueProblem(error);
+    throw constraintError(error);
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { problems } from '../../http/problem.ts';
-import type { Db } from '../../http/route.ts';
+import { Conflict, NotFound } from '../../errors.ts';
+import type { Db } from '../../db/pool.ts';
 import { DEFAULT_PAGE_SIZE, decodeCursor, page } from '../cursor.ts';
 import type { CandidateStatus, FeedbackCategory } from '../experts/schema.ts';
 import { insertFaqEntries, linkGeneratedFaqs } from './entries.ts';
@@ -108,11 +108,11 @@ export async function decideCandidate(
     [id],
   );
   const candidate = rows[0];
-  if (!candidate) throw problems.notFound(`FAQ candidate ${id} does not exist.`);
+  if (!candidate) throw new NotFound(`FAQ candidate ${id} does not exist.`);
   if (candidate.status !== 'pending') {
     // Not `status`: in a problem that member is the HTTP status code (RFC 9457 section 3.1.2).
-    throw problems.conflict(`FAQ candidate ${id} was already ${candidate.status}.`, {
-      candidate_status: candidate.status,
+    throw new Conflict(`FAQ candidate ${id} was already ${candidate.status}.`, {
+      extra: { candidate_status: candidate.status },
     });
   }
   let faqEntry: FaqEntry | null = null;

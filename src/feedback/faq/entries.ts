@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { UNIQUE_VIOLATION, sqlState } from '../../db/sqlstate.ts';
-import { problems } from '../../http/problem.ts';
-import type { Db } from '../../http/route.ts';
+import { Conflict, NotFound, Unprocessable } from '../../errors.ts';
+import type { Db } from '../../db/pool.ts';
+import { constraintError } from '../constraints.ts';
 import { DEFAULT_PAGE_SIZE, decodeCursor, page } from '../cursor.ts';
 import type { FeedbackCategory, FeedbackType } from '../experts/schema.ts';
 import type { FaqEntriesQuery, FaqEntry } from './schema.ts';
@@ -93,16 +93,16 @@ export async function promoteFeedback(db: Db, feedbackId: string): Promise<FaqEn
     [feedbackId],
   );
   const feedback = rows[0];
-  if (!feedback) throw problems.notFound(`Expert feedback ${feedbackId} does not exist.`);
+  if (!feedback) throw new NotFound(`Expert feedback ${feedbackId} does not exist.`);
   if (feedback.feedback_type !== 'correct') {
-    throw problems.unprocessable(
+    throw new Unprocessable(
       `Only correct feedback can be promoted; this one is ${feedback.feedback_type}. ` +
         'Incomplete and incorrect feedback with an improved answer becomes an FAQ candidate instead.',
     );
   }
   if (feedback.generated_faq_id !== null) {
-    throw problems.conflict(`Expert feedback ${feedbackId} was already promoted.`, {
-      faq_entry_id: feedback.generated_faq_id,
+    throw new Conflict(`Expert feedback ${feedbackId} was already promoted.`, {
+      extra: { faq_entry_id: feedback.generated_faq_id },
     });
   }
   try {
@@ -120,9 +120,7 @@ export async function promoteFeedback(db: Db, feedbackId: string): Promise<FaqEn
     await linkGeneratedFaqs(db, [{ feedbackId, faqId: entry!.id }]);
     return entry!;
   } catch (error) {
-    if (sqlState(error) === UNIQUE_VIOLATION)
-      throw problems.conflict(`Expert feedback ${feedbackId} was already promoted.`);
-    throw error;
+    throw constraintError(error, feedbackId);
   }
 }
 

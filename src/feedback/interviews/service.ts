@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Counter } from 'prom-client';
-import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlState } from '../../db/sqlstate.ts';
-import { problems } from '../../http/problem.ts';
-import type { Db } from '../../http/route.ts';
+import { NotFound, ValidationFailed } from '../../errors.ts';
+import { constraintError } from '../constraints.ts';
+import type { Db } from '../../db/pool.ts';
 import { redactFields } from '../../privacy/redactFields.ts';
 import { nulErrors, redactList } from '../freeText.ts';
 import {
@@ -55,7 +55,7 @@ export function prepareInterviewFeedback(
   pathPrefix = '',
 ): InterviewFeedbackRow {
   const errors = nulErrors(input, pathPrefix);
-  if (errors.length > 0) throw problems.validation(errors);
+  if (errors.length > 0) throw new ValidationFailed(errors);
   const texts = redactFields({ ...input, overall_comments: input.overall_comments ?? null }, TEXT_FIELDS, redactions);
   return {
     id: randomUUID(),
@@ -79,7 +79,7 @@ export function prepareInterviewFeedback(
 export async function createSession(db: Db, input: SessionInput, redactions?: Counter<'kind'>): Promise<Session> {
   const { title } = redactFields({ title: input.title ?? null }, ['title'], redactions);
   const errors = nulErrors({ external_ref: input.external_ref, title });
-  if (errors.length > 0) throw problems.validation(errors);
+  if (errors.length > 0) throw new ValidationFailed(errors);
   try {
     const { rows } = await db.query<{
       id: string;
@@ -95,23 +95,8 @@ export async function createSession(db: Db, input: SessionInput, redactions?: Co
     const r = rows[0]!;
     return { ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() };
   } catch (error) {
-    if (sqlState(error) === UNIQUE_VIOLATION) {
-      throw problems.conflict(`An interview session with external_ref "${input.external_ref}" already exists.`);
-    }
-    throw error;
+    throw constraintError(error, input.external_ref ?? '');
   }
-}
-
-/** Maps the two errors a client causes by naming a session: unknown (404) and already has feedback (409). */
-function sessionProblem(error: unknown, sessionId: string): unknown {
-  const constraint = (error as { constraint?: string }).constraint;
-  if (sqlState(error) === FOREIGN_KEY_VIOLATION && constraint === 'interview_feedbacks_session_id_fkey') {
-    return problems.notFound(`Interview session ${sessionId} does not exist.`);
-  }
-  if (sqlState(error) === UNIQUE_VIOLATION && constraint === 'interview_feedbacks_session_id_key') {
-    return problems.conflict(`Interview session ${sessionId} already has feedback; PUT replaces it.`);
-  }
-  return error;
 }
 
 /** Inserts many feedbacks in one statement (one unnest per column); returns them in input order. */
@@ -154,7 +139,7 @@ export async function createInterviewFeedback(db: Db, row: InterviewFeedbackRow)
   try {
     return (await insertInterviewFeedbacks(db, [row]))[0]!;
   } catch (error) {
-    throw sessionProblem(error, row.session_id);
+    throw constraintError(error, row.session_id);
   }
 }
 
@@ -207,7 +192,7 @@ export async function putInterviewFeedback(
     const { created, ...feedback } = rows[0]!;
     return { created, feedback: toFeedback(feedback) };
   } catch (error) {
-    throw sessionProblem(error, row.session_id);
+    throw constraintError(error, row.session_id);
   }
 }
 
@@ -219,7 +204,7 @@ export async function getInterviewFeedback(db: Db, sessionId: string): Promise<I
   );
   if (rows[0]) return toFeedback(rows[0]);
   const session = await db.query('select 1 from interview_sessions where id = $1::uuid', [sessionId]);
-  throw problems.notFound(
+  throw new NotFound(
     session.rowCount
       ? `Interview session ${sessionId} has no feedback yet.`
       : `Interview session ${sessionId} does not exist.`,

@@ -1,7 +1,7 @@
 import type { PoolClient } from '../../db/pool.ts';
-import { IDEMPOTENCY_TTL_HOURS, lockId, type IdempotencyClaim } from '../../http/idempotency.ts';
-import type { ClaimOutcome } from '../../http/idempotentGroup.ts';
-import { textArrayLiteral, type VoteRow } from './service.ts';
+import { IDEMPOTENCY_TTL_HOURS, lockId, type IdempotencyClaim } from '../../idempotency/store.ts';
+import type { ClaimOutcome } from '../../idempotency/groupWriter.ts';
+import { VOTE_COLUMNS, VOTE_RETURNING, textArrayLiteral, type VoteRow } from './service.ts';
 
 /**
  * A group of votes under Idempotency-Keys in ONE round trip: claim every key, insert the votes of the requests that
@@ -51,8 +51,7 @@ export async function claimAndInsertVotes(
     `begin;
      select set_config('fw.claimed', coalesce(string_agg(l.n::text, ','), ''), true) as claimed
        from (values ${locks}) as l(n, id) where pg_try_advisory_xact_lock(l.id);
-     with input (n, api_key_id, key, fingerprint, conversation_id, vote, query, response, reasons, comment, expert_ids,
-                 email_hash, metadata) as (values ${input}),
+     with input (n, api_key_id, key, fingerprint, ${VOTE_COLUMNS}) as (values ${input}),
      claimed as (
        select * from input where n = any (string_to_array(current_setting('fw.claimed'), ',')::int[])
      ), previous as (
@@ -63,10 +62,10 @@ export async function claimAndInsertVotes(
        select c.*, row_number() over (order by c.n) as rn from claimed c
         where not exists (select 1 from previous p where p.n = c.n and p.fresh)
      ), v as (
-       insert into votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
-       select conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata
+       insert into votes (${VOTE_COLUMNS})
+       select ${VOTE_COLUMNS}
          from writers order by n
-       returning id, conversation_id, vote, created_at
+       returning ${VOTE_RETURNING}
      ), r as (
        select v.*, row_number() over (order by v.id) as rn from v
      ), k as (

@@ -3,8 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Counter } from 'prom-client';
 import type { PoolClient } from '../../db/pool.ts';
-import type { Db } from '../../http/route.ts';
-import { problems } from '../../http/problem.ts';
+import type { Db } from '../../db/pool.ts';
+import { ValidationFailed } from '../../errors.ts';
 import { pseudonymiseEmail } from '../../privacy/pseudonym.ts';
 import { redactFields } from '../../privacy/redactFields.ts';
 import { nulErrors } from '../freeText.ts';
@@ -32,7 +32,7 @@ export interface PrivacyContext {
 export function prepareVote(input: VoteInput, privacy: PrivacyContext, pathPrefix = ''): VoteRow {
   const metadata = JSON.stringify(input.metadata ?? {});
   if (Buffer.byteLength(metadata, 'utf8') > METADATA_MAX_BYTES) {
-    throw problems.validation([
+    throw new ValidationFailed([
       { path: `${pathPrefix}/metadata`, message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` },
     ]);
   }
@@ -49,10 +49,10 @@ export function prepareVote(input: VoteInput, privacy: PrivacyContext, pathPrefi
     },
     pathPrefix,
   );
-  if (nul.length > 0) throw problems.validation(nul);
+  if (nul.length > 0) throw new ValidationFailed(nul);
   if (metadata.includes('\\u0000')) {
     // Postgres jsonb cannot store U+0000; refuse it here rather than as a database error.
-    throw problems.validation([{ path: `${pathPrefix}/metadata`, message: 'must not contain the NUL character' }]);
+    throw new ValidationFailed([{ path: `${pathPrefix}/metadata`, message: 'must not contain the NUL character' }]);
   }
   const texts = redactFields(
     { query: input.query ?? null, response: input.response ?? null, comment: input.comment ?? null },
@@ -77,10 +77,17 @@ export interface VoteCreated {
   readonly created_at: string;
 }
 
+/** The columns of a vote as every write (insert, multi-row insert, COPY, keyed insert) lists them, in this order. */
+export const VOTE_COLUMNS =
+  'conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata';
+
+/** What a vote write returns: the body of its 201. */
+export const VOTE_RETURNING = 'id, conversation_id, vote, created_at';
+
 const INSERT_VOTE = `
-  insert into votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
+  insert into votes (${VOTE_COLUMNS})
   values ($1::text, $2::text, $3::text, $4::text, $5::text[], $6::text, $7::text[], $8::text, $9::jsonb)
-  returning id, conversation_id, vote, created_at`;
+  returning ${VOTE_RETURNING}`;
 
 export async function insertVote(db: Db, row: VoteRow): Promise<VoteCreated> {
   const { rows } = await db.query<{ id: number; conversation_id: string; vote: 'up' | 'down'; created_at: Date }>({
@@ -131,15 +138,14 @@ function votesDocument(rows: readonly VoteRow[]): string {
 export async function insertVotes(db: Db, rows: readonly VoteRow[]): Promise<VoteCreated[]> {
   if (rows.length === 0) return [];
   const { rows: out } = await db.query<{ id: number; conversation_id: string; vote: 'up' | 'down'; created_at: Date }>(
-    `insert into votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
-     select conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata
+    `insert into votes (${VOTE_COLUMNS})
+     select ${VOTE_COLUMNS}
        from rows from (jsonb_to_recordset($1::jsonb) as (
               conversation_id text, vote text, query text, response text, reasons text[], comment text,
               expert_ids text[], email_hash text, metadata jsonb))
-            with ordinality as t(conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash,
-                                 metadata, ord)
+            with ordinality as t(${VOTE_COLUMNS}, ord)
       order by ord
-     returning id, conversation_id, vote, created_at`,
+     returning ${VOTE_RETURNING}`,
     [votesDocument(rows)],
   );
   // An identity column assigns ids in insertion order, and the select is ordered by input position.
@@ -163,8 +169,7 @@ function copyField(value: string | null): string {
   return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : value;
 }
 
-const COPY_VOTES = `copy votes (conversation_id, vote, query, response, reasons, comment, expert_ids, email_hash, metadata)
-  from stdin`;
+const COPY_VOTES = `copy votes (${VOTE_COLUMNS}) from stdin`;
 
 /**
  * Many votes through `COPY FROM STDIN`, in the caller's transaction; returns their ids in input order. For large

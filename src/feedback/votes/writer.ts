@@ -1,8 +1,8 @@
 import { isDatabaseUnavailable } from '../../db/sqlstate.ts';
 import { GroupQueue } from '../../db/groupQueue.ts';
 import type { Pool } from '../../db/pool.ts';
-import type { IdempotencyClaim, Reply } from '../../http/idempotency.ts';
-import { IdempotentGroupWriter } from '../../http/idempotentGroup.ts';
+import type { IdempotencyClaim, Reply } from '../../idempotency/store.ts';
+import { IdempotentGroupWriter } from '../../idempotency/groupWriter.ts';
 import { claimAndInsertVotes } from './claimedInsert.ts';
 import { insertVote, insertVotes, type VoteCreated, type VoteRow } from './service.ts';
 

@@ -11,8 +11,9 @@ import {
 } from '../../auth/keyAdmin.ts';
 import { createApiKey, KEY_NAME_PATTERN, KeyNameTaken, SCOPES } from '../../auth/keys.ts';
 import { problems } from '../problem.ts';
-import { defineRoutes, type Db, type HandlerInput } from '../route.ts';
-import type { Reply } from '../idempotency.ts';
+import type { Db } from '../../db/pool.ts';
+import { defineRoutes, type HandlerInput } from '../route.ts';
+import type { Reply } from '../../idempotency/store.ts';
 
 // The keys API (admin scope; README "Key rotation"). A name is unique among active keys; the clear key is shown in
 // the 201 that creates it and nowhere else: it is not stored, not even for an Idempotency-Key replay, which answers

@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import type { TSchema, Static } from '@sinclair/typebox';
-import { problems, type FieldError } from './problem.ts';
+import { ValidationFailed, type FieldError } from '../errors.ts';
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
@@ -125,7 +125,7 @@ function bodyErrors(
 /** Compiles once, validates, returns the typed value or throws a 422 naming the failing paths (at most 100). */
 export function validateBody<S extends TSchema>(schema: S, value: unknown, prefix = ''): Static<S> {
   const { errors, cut } = bodyErrors(schema, value, prefix, true);
-  if (errors.length > 0) throw problems.validation(errors, undefined, { partial: cut });
+  if (errors.length > 0) throw new ValidationFailed(errors, undefined, { partial: cut });
   return value as Static<S>;
 }
 

@@ -1,8 +1,7 @@
 import { isDatabaseUnavailable } from '../db/sqlstate.ts';
 import { GroupQueue } from '../db/groupQueue.ts';
 import { withOwnTransaction, type Pool, type PoolClient } from '../db/pool.ts';
-import { runIdempotent, type IdempotencyClaim, type Reply } from './idempotency.ts';
-import { problems } from './problem.ts';
+import { keyInFlight, keyReused, runIdempotent, type IdempotencyClaim, type Reply } from './store.ts';
 
 /** One request of a group. */
 export interface GroupItem<Row> {
@@ -89,32 +88,26 @@ export class IdempotentGroupWriter<Row> {
     const claimants = [...first.values()];
     const claimed = await withOwnTransaction(this.pool, (client) => this.claimWriteAndCommit(client, claimants));
     const outcomeOf = new Map(claimants.map((p, i) => [p, claimed[i]!]));
-    const inFlight = () =>
-      problems.conflict('A request with this Idempotency-Key is still being processed; retry after it completes.');
     const judge = (p: Pending<Row>, previous: NonNullable<ClaimOutcome['previous']>) => {
       if (previous.fingerprint === p.claim.fingerprint) {
         p.resolve({ status: previous.status, body: previous.response, replayed: true });
       } else {
-        p.reject(
-          problems.unprocessable(
-            'This Idempotency-Key was already used with a different request; use a new key for a new request.',
-          ),
-        );
+        p.reject(keyReused());
       }
     };
     for (const p of claimants) {
       const outcome = outcomeOf.get(p)!;
       if (outcome.written) p.resolve({ ...outcome.written, replayed: false });
-      else if (!outcome.locked) p.reject(inFlight());
+      else if (!outcome.locked) p.reject(keyInFlight());
       else if (outcome.previous) judge(p, outcome.previous);
       else p.reject(new Error('a claimed key was neither written nor answered by a stored reply'));
     }
     // A duplicate of a key with a committed reply is judged like any later request; of a key written now, or locked
-    // elsewhere, it finds the first one still running (PRODUCT.md: 409).
+    // elsewhere, it finds the first one still running (docs/CONTRACT.md "Idempotency": 409).
     for (const p of duplicates) {
       const outcome = outcomeOf.get(first.get(keyOf(p.claim))!)!;
       if (outcome.locked && !outcome.written && outcome.previous) judge(p, outcome.previous);
-      else p.reject(inFlight());
+      else p.reject(keyInFlight());
     }
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { withOwnTransaction, type Pool, type PoolClient } from '../db/pool.ts';
-import { problems } from './problem.ts';
+import { Conflict, Unprocessable } from '../errors.ts';
 
 /** What a write returns and, under an Idempotency-Key, what is stored and replayed. */
 export interface Reply {
@@ -15,7 +15,19 @@ export interface IdempotencyClaim {
   readonly fingerprint: string;
 }
 
-/** Keys are honoured for 24 hours (PRODUCT.md "Idempotency"). */
+/** Another request holds the key's claim right now (409). */
+export function keyInFlight(): Conflict {
+  return new Conflict('A request with this Idempotency-Key is still being processed; retry after it completes.');
+}
+
+/** The key was stored with another request's fingerprint (422). */
+export function keyReused(): Unprocessable {
+  return new Unprocessable(
+    'This Idempotency-Key was already used with a different request; use a new key for a new request.',
+  );
+}
+
+/** Keys are honoured for 24 hours (docs/decisions/0005). */
 export const IDEMPOTENCY_TTL_HOURS = 24;
 
 /** JSON with object keys sorted, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
@@ -75,15 +87,11 @@ export async function runIdempotent(
     const previous = results[2]?.rows[0] as
       { fingerprint: string; status: number; response: unknown; fresh: boolean } | undefined;
     if (!locked) {
-      throw problems.conflict(
-        'A request with this Idempotency-Key is still being processed; retry after it completes.',
-      );
+      throw keyInFlight();
     }
     if (previous?.fresh) {
       if (previous.fingerprint !== claim.fingerprint) {
-        throw problems.unprocessable(
-          'This Idempotency-Key was already used with a different request; use a new key for a new request.',
-        );
+        throw keyReused();
       }
       await client.query('commit');
       return { status: previous.status, body: previous.response, replayed: true };
@@ -100,13 +108,4 @@ export async function runIdempotent(
     );
     return { ...reply, replayed: false };
   });
-}
-
-/** Deletes replies older than the 24 h window; run by the scheduled maintenance job. */
-export async function pruneIdempotencyKeys(pool: Pool): Promise<number> {
-  const { rowCount } = await pool.query(
-    'delete from idempotency_keys where created_at < now() - make_interval(hours => $1::int)',
-    [IDEMPOTENCY_TTL_HOURS],
-  );
-  return rowCount ?? 0;
 }
