@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import type { Logger } from '../log.ts';
-import type { ExportProgress } from './types.ts';
+import type { ExportProgress } from './export/exportTypes.ts';
 
 /** EX_TEMPFAIL (sysexits.h): the job is running elsewhere; try again later. */
 const EXIT_ALREADY_RUNNING = 75;

@@ -2,11 +2,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { CommandRegistrar } from '../cli.ts';
 import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
-import { runAuditedQuery, type QueryAnswer } from './auditedQuery.ts';
-import { QueryFailure } from './queryFailure.ts';
-import { resultCsv } from './resultCsv.ts';
-import { resultTable } from './resultTable.ts';
-import { QuerySandbox } from './querySandbox.ts';
+import { runAuditedQuery, type QueryAnswer } from './query/auditedQuery.ts';
+import { QueryFailure } from './query/queryFailure.ts';
+import { resultCsv } from './query/resultCsv.ts';
+import { resultTable } from './query/resultTable.ts';
+import { QuerySandbox } from './query/querySandbox.ts';
 
 type Format = 'table' | 'csv' | 'json';
 
