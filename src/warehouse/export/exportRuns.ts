@@ -22,19 +22,10 @@ import type { ExportMode, TableResult } from './exportTypes.ts';
  *   lag_seconds         DOUBLE       age of the oldest open write transaction at snapshot time
  *   snapshot            VARCHAR      the Postgres snapshot read (`xmin:xmax:xip,...`): the next export reads the rows
  *                                    at or after the watermark that this snapshot could not see
+ *
+ * The table is created and upgraded by the warehouse schema files (sql/warehouse, applied by migrateWarehouse in
+ * src/warehouse/shared/warehouseSchema.ts) before any function here runs.
  */
-const CREATE = `create table if not exists export_runs (
-  run_id BIGINT not null, started_at TIMESTAMPTZ not null, finished_at TIMESTAMPTZ, as_of TIMESTAMPTZ not null,
-  mode VARCHAR not null, rows_changed BIGINT not null, rows_deleted BIGINT not null, tables JSON not null,
-  watermark UBIGINT not null, previous_watermark UBIGINT, system_identifier VARCHAR, source_database VARCHAR,
-  reason VARCHAR, lag_seconds DOUBLE, snapshot VARCHAR)`;
-
-/** Creates export_runs, or brings one written by an earlier version up to date (columns are only ever appended). */
-async function ensureExportRuns(conn: DuckDBConnection): Promise<void> {
-  await conn.run(CREATE);
-  await conn.run('alter table export_runs add column if not exists snapshot VARCHAR');
-}
-
 export interface ExportRunRow {
   readonly runId: number;
   readonly startedAt: Date;
@@ -73,8 +64,6 @@ export async function readWarehouseState(conn: DuckDBConnection): Promise<Wareho
     `select count(*)::int as n from duckdb_tables() where schema_name = 'main' and table_name = 'export_runs'`,
   );
   if (Number(exists.getRowObjects()[0]?.n ?? 0) === 0) return null;
-  // The connection is the snapshot being built (a copy): an older export_runs gains its new columns here (null).
-  await ensureExportRuns(conn);
   const reader = await conn.runAndReadAll(
     `select run_id::varchar as run_id, watermark::varchar as watermark, snapshot,
             system_identifier, source_database,
@@ -98,14 +87,12 @@ export async function readWarehouseState(conn: DuckDBConnection): Promise<Wareho
 
 /** The next run id when the caller has none (a direct call outside the job runner). */
 export async function nextLocalRunId(conn: DuckDBConnection): Promise<number> {
-  await ensureExportRuns(conn);
   const reader = await conn.runAndReadAll(`select coalesce(max(run_id), 0)::varchar as id from export_runs`);
   return Number(reader.getRowObjects()[0]!.id) + 1;
 }
 
 /** Carries the history of a previous warehouse into a fresh (full) snapshot; best effort when columns differ. */
 export async function copyHistory(conn: DuckDBConnection, previousFile: string): Promise<boolean> {
-  await ensureExportRuns(conn);
   const escaped = previousFile.replace(/'/g, "''");
   await conn.run(`attach '${escaped}' as previous (read_only)`);
   try {
@@ -120,7 +107,6 @@ export async function copyHistory(conn: DuckDBConnection, previousFile: string):
 
 /** Records this run in the snapshot being built (finished_at is set by finishExportRun, after the rollups). */
 export async function insertExportRun(conn: DuckDBConnection, run: ExportRunRow): Promise<void> {
-  await ensureExportRuns(conn);
   const tables = Object.fromEntries(
     run.tables.map((t) => [
       t.table,

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { withTransaction, type Pool } from '../../db/pool.ts';
 import type { Logger } from '../../log.ts';
+import { migrateWarehouse } from '../shared/warehouseSchema.ts';
 import { closeBuild, openBuild, PHASE_SETTINGS, REOPEN_AFTER_ROWS, type Build } from './buildInstance.ts';
 import { planTables } from './columns.ts';
 import { compactInto, compactionReason } from './compaction.ts';
@@ -95,6 +96,8 @@ export async function runExport(
     if (hadPublished) {
       try {
         build = await openBuild(buildFile, workDir);
+        // An older published file gains the tables and columns of later versions here, in the copy.
+        await migrateWarehouse(build.conn);
         state = await readWarehouseState(build.conn);
       } catch (error) {
         stateError = (error as Error).message.split('\n', 1)[0] ?? 'unknown error';
@@ -120,6 +123,7 @@ export async function runExport(
           build = await openBuild(buildFile, workDir);
         }
         if (!build) build = await openBuild(buildFile, workDir);
+        await migrateWarehouse(build.conn);
         const plans = await planTables(client, options.tables ?? EXPORTED_TABLES);
         const merges: PendingMerge[] = [];
         const tableModes = new Map<string, ExportMode>();

@@ -178,9 +178,9 @@ async function storedDefinitions(conn: DuckDBConnection, tables: Set<string>): P
 
 /** Records which rollup SQL computed the snapshot's rollup tables (see rollup_state above). */
 export async function recordRollupDefinitions(conn: DuckDBConnection): Promise<void> {
-  await conn.run(
-    `create or replace table rollup_state as select ${`'${await rollupDefinitions()}'`}::varchar as definitions`,
-  );
+  // The table itself is created by the warehouse schema (sql/warehouse/0003_rollup_state.sql).
+  await conn.run('delete from rollup_state');
+  await conn.run('insert into rollup_state values ($definitions)', { definitions: await rollupDefinitions() });
 }
 
 async function countRows(conn: DuckDBConnection, table: string): Promise<number> {
