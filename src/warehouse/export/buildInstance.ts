@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { closeSession, openSession, type DuckDBSession } from '../shared/duckdbSession.ts';
 
 /**
  * DuckDB settings of the exporter's private instance, per phase, for a peak RSS under 300 MB (issue 4; measured in
@@ -31,43 +31,16 @@ export const ROLLUP_FALLBACK = {
 export const REOPEN_AFTER_ROWS = 100_000;
 
 /** The snapshot being built: its own DuckDB instance and the one connection the export uses on it. */
-export interface Build {
-  readonly instance: DuckDBInstance;
-  readonly conn: DuckDBConnection;
-}
+export type Build = DuckDBSession;
 
-/** Opens a DuckDB file read-write for the export; always closed by the caller in finally. */
-export async function openBuild(
-  file: string,
-  workDir: string,
-  phase: keyof typeof PHASE_SETTINGS = 'load',
-): Promise<Build> {
-  const instance = await DuckDBInstance.create(file, {
+/** Opens a DuckDB file read-write for the export; always closed by the caller in finally (closeBuild). */
+export function openBuild(file: string, workDir: string, phase: keyof typeof PHASE_SETTINGS = 'load'): Promise<Build> {
+  return openSession(file, {
     ...PHASE_SETTINGS[phase],
     preserve_insertion_order: 'false',
     temp_directory: path.join(workDir, 'tmp'),
   });
-  try {
-    const conn = await instance.connect();
-    try {
-      await conn.run(`set TimeZone = 'UTC'`);
-      return { instance, conn };
-    } catch (error) {
-      conn.closeSync();
-      throw error;
-    }
-  } catch (error) {
-    instance.closeSync();
-    throw error;
-  }
 }
 
 /** Closes the build connection and instance (each exactly once); null is a no-op. */
-export function closeBuild(build: Build | null): void {
-  if (!build) return;
-  try {
-    build.conn.closeSync();
-  } finally {
-    build.instance.closeSync();
-  }
-}
+export const closeBuild = closeSession;

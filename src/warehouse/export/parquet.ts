@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { TablePlan } from './columns.ts';
-import { isAlive } from './snapshotFiles.ts';
+import { closeSession, openSession } from '../shared/duckdbSession.ts';
+import { isAlive } from '../shared/processAlive.ts';
 import { ident, literal } from '../shared/sqlText.ts';
 
 /** `.<table>.<pid>.tmp` (being written) and `.<table>.<pid>.old` (being retired): one export's private directories. */
@@ -48,51 +48,46 @@ export async function writeParquet(
   await fs.mkdir(parquetDir, { recursive: true });
   await removeStaleDirs(parquetDir);
   for (const table of dropped) await fs.rm(path.join(parquetDir, table), { recursive: true, force: true });
-  const instance = await DuckDBInstance.create(snapshotFile, {
+  const session = await openSession(snapshotFile, {
     access_mode: 'READ_ONLY',
     memory_limit: '160MB',
     preserve_insertion_order: 'false',
     temp_directory: path.join(workDir, 'tmp'),
   });
   try {
-    const conn = await instance.connect();
-    try {
-      await conn.run(`set TimeZone = 'UTC'`);
-      for (const plan of plans) {
-        const final = path.join(parquetDir, plan.table);
-        const staging = path.join(parquetDir, `.${plan.table}.${process.pid}.tmp`);
-        const retired = path.join(parquetDir, `.${plan.table}.${process.pid}.old`);
-        await fs.rm(staging, { recursive: true, force: true });
-        if (plan.dayColumn) {
-          const column = plan.columns.find((c) => c.name === plan.dayColumn)!;
-          const day =
-            column.duckType === 'TIMESTAMP WITH TIME ZONE'
-              ? `cast(timezone('UTC', ${ident(column.name)}) as DATE)`
-              : `cast(${ident(column.name)} as DATE)`;
-          await conn.run(
-            `copy (select *, ${day} as day from ${ident(plan.table)}) to ${literal(staging)}
-               (format parquet, partition_by (day), compression zstd)`,
-          );
-        } else {
-          await fs.mkdir(staging, { recursive: true });
-          await conn.run(
-            `copy ${ident(plan.table)} to ${literal(path.join(staging, 'data_0.parquet'))} (format parquet, compression zstd)`,
-          );
-        }
-        await fs.mkdir(staging, { recursive: true }); // an empty partitioned table writes no directory
-        await fs.rm(retired, { recursive: true, force: true });
-        try {
-          await fs.rename(final, retired);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        }
-        await fs.rename(staging, final);
-        await fs.rm(retired, { recursive: true, force: true });
+    const conn = session.conn;
+    for (const plan of plans) {
+      const final = path.join(parquetDir, plan.table);
+      const staging = path.join(parquetDir, `.${plan.table}.${process.pid}.tmp`);
+      const retired = path.join(parquetDir, `.${plan.table}.${process.pid}.old`);
+      await fs.rm(staging, { recursive: true, force: true });
+      if (plan.dayColumn) {
+        const column = plan.columns.find((c) => c.name === plan.dayColumn)!;
+        const day =
+          column.duckType === 'TIMESTAMP WITH TIME ZONE'
+            ? `cast(timezone('UTC', ${ident(column.name)}) as DATE)`
+            : `cast(${ident(column.name)} as DATE)`;
+        await conn.run(
+          `copy (select *, ${day} as day from ${ident(plan.table)}) to ${literal(staging)}
+             (format parquet, partition_by (day), compression zstd)`,
+        );
+      } else {
+        await fs.mkdir(staging, { recursive: true });
+        await conn.run(
+          `copy ${ident(plan.table)} to ${literal(path.join(staging, 'data_0.parquet'))} (format parquet, compression zstd)`,
+        );
       }
-    } finally {
-      conn.closeSync();
+      await fs.mkdir(staging, { recursive: true }); // an empty partitioned table writes no directory
+      await fs.rm(retired, { recursive: true, force: true });
+      try {
+        await fs.rename(final, retired);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+      await fs.rename(staging, final);
+      await fs.rm(retired, { recursive: true, force: true });
     }
   } finally {
-    instance.closeSync();
+    closeSession(session);
   }
 }

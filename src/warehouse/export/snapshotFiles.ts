@@ -2,6 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { WAREHOUSE_FILE } from './exportTypes.ts';
+import { isAlive } from '../shared/processAlive.ts';
 
 /**
  * The files of a warehouse directory:
@@ -23,16 +24,6 @@ export function publishedPath(warehouseDir: string): string {
 
 function workRoot(warehouseDir: string): string {
   return path.join(warehouseDir, '.export');
-}
-
-/** True while process `pid` exists (on this host). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes the work directories of exports whose process is gone. */

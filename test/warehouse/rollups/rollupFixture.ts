@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Pool } from '../../../src/db/pool.ts';
-import { jsonValue, type JsonRow } from '../../../src/warehouse/rollups/rollupReads.ts';
+import { jsonValue, SCORE_DIMENSIONS, type JsonRow } from '../../../src/warehouse/rollups/rollupReads.ts';
 import { EXPORTED_TABLES } from '../../../src/warehouse/export/exportTypes.ts';
 
 /**
@@ -249,12 +249,9 @@ export async function pg(pool: Pool, sql: string, values: unknown[] = []): Promi
 
 const UTC_DAY = `(created_at at time zone 'UTC')::date`;
 const RANGE = (col: string) => `($1::date is null or ${col} >= $1::date) and ($2::date is null or ${col} <= $2::date)`;
-const DIMENSIONS = `(values ('technical_accuracy_score', 0), ('communication_clarity_score', 1), ('problem_solving_score', 2),
-  ('relevance_score', 3), ('overall_score', 4))`;
+const DIMENSIONS = `(values ${SCORE_DIMENSIONS.map((d, i) => `('${d}', ${i})`).join(', ')})`;
 const SCORES = `select f.id, ${UTC_DAY} as day, d.dimension, d.ord,
-    case d.dimension when 'technical_accuracy_score' then technical_accuracy_score
-      when 'communication_clarity_score' then communication_clarity_score when 'problem_solving_score' then problem_solving_score
-      when 'relevance_score' then relevance_score else overall_score end as score
+    case d.dimension ${SCORE_DIMENSIONS.map((d) => `when '${d}' then ${d}`).join(' ')} end as score
   from interview_feedbacks f cross join ${DIMENSIONS} as d(dimension, ord)`;
 const STATS = `count(*)::int as n, avg(score)::float8 as mean,
   percentile_cont(0.1) within group (order by score) as p10, percentile_cont(0.5) within group (order by score) as p50,
