@@ -1,25 +1,8 @@
 /**
- * The warehouse's vocabulary (issue 4; PRODUCT.md "Warehouse").
- *
- * - vote: one row of `votes`, a thumbs up or down on a chatbot answer; a changed vote appends a row.
- * - conversation: the votes sharing a `conversation_id`; the latest row is authoritative; erasure deletes them all.
- * - export: one run that brings the DuckDB warehouse level with one Postgres snapshot. *Full*: every row of every
- *   table. *Incremental*: only the rows written since the previous export (see watermark), plus the tombstones of deletes.
- * - snapshot: (Postgres) the REPEATABLE READ READ ONLY transaction an export reads everything through, so all tables
- *   reflect one instant (`as_of`); (DuckDB) one complete warehouse file, built beside the published one and never
- *   changed once published.
- * - watermark: the xid8 `pg_snapshot_xmin` of the previous export's Postgres snapshot. Every transaction below it had
- *   finished when that snapshot was taken, so everything it wrote was exported then; a transaction at or above it
- *   (one still open, however long) stamps its rows with its own xid, which is at or above the watermark, so the next
- *   export reads them whenever they commit. It is stored inside the snapshot (export_runs), atomically with the data,
- *   with the whole Postgres snapshot: the next export reads the rows at or after the watermark that snapshot could not
- *   see, so rows it did see are not read again however long another transaction held the watermark back.
- * - publication: the atomic rename of a finished snapshot onto `WAREHOUSE_DIR/warehouse.duckdb`. Readers that
- *   opened the previous file keep reading it; new readers open the new one.
- * - rollup: a table derived from the raw tables (latest_votes, vote_daily, ...), recomputed on each snapshot before
- *   it is published (src/warehouse/rollups/rollups.ts), so a reader never sees new raw tables with old rollups.
+ * The types of an export: what it is asked to do (ExportOptions), what it reports while running (ExportProgress) and
+ * when done (ExportResult, TableResult). The words used here (export, snapshot, watermark, publication, rollup) are
+ * defined in the glossary of docs/ARCHITECTURE.md.
  */
-
 export type ExportMode = 'full' | 'incremental';
 
 /** The seven feedback tables PRODUCT.md names; tables that do not exist in Postgres yet are skipped. */
