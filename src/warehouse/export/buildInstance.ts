@@ -3,7 +3,7 @@ import path from 'node:path';
 import { closeSession, openSession, type DuckDBSession } from '../shared/duckdbSession.ts';
 
 /**
- * DuckDB settings of the exporter's private instance, per phase, for a peak RSS under 300 MB (issue 4; measured in
+ * DuckDB settings of the exporter's private instance, per phase, for a peak RSS under 300 MB (docs/decisions/0014; see
  * `npm run bench -- export`). DuckDB's memory_limit bounds its buffer pool, not the process: the Node runtime and the
  * DuckDB library take about 110 MB before any work, and the C allocator keeps part of what DuckDB frees, so the
  * limits sit well below the target.

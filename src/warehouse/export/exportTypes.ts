@@ -5,7 +5,7 @@
  */
 export type ExportMode = 'full' | 'incremental';
 
-/** The seven feedback tables PRODUCT.md names; tables that do not exist in Postgres yet are skipped. */
+/** The seven feedback tables of docs/CONTRACT.md; tables that do not exist in Postgres yet are skipped. */
 export const EXPORTED_TABLES = [
   'votes',
   'interview_sessions',

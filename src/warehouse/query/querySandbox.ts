@@ -171,7 +171,7 @@ export interface QuerySandboxOptions {
 }
 
 /**
- * Governed ad-hoc SQL over the published warehouse (PRODUCT.md "Query endpoint"), run outside the server process: a
+ * Governed ad-hoc SQL over the published warehouse (docs/decisions/0008), run outside the server process: a
  * pool of at most maxConcurrent query processes (queryWorker.ts), each with its own locked-down DuckDB instance on
  * the published snapshot (sandbox.ts), an OS memory limit of its own (QUERY_PROCESS_MEMORY), the statement check
  * and allow-list, a wall-clock timeout (DuckDB's interrupt first, the process killed KILL_GRACE_MS later), and row

@@ -5,7 +5,7 @@ import { WarehouseReader } from '../shared/reader.ts';
 import { prepareReadOnly } from './statementCheck.ts';
 
 /**
- * The DuckDB settings of the query sandbox, in one place (PRODUCT.md "Query endpoint": no file, network, extension
+ * The query sandbox's DuckDB settings, in one place (docs/CONTRACT.md "Query endpoint": no file, network, extension
  * or settings access; memory and thread caps). They apply to a DuckDB instance of its own in each query process
  * (querySandbox.ts), opened READ_ONLY on the published file, so no query can change the file.
  * - enable_external_access=false: no file or network access from SQL (read_csv, glob, COPY ... TO, EXPORT DATABASE,

@@ -1,6 +1,6 @@
 /**
  * What SQL in the query sandbox may call: an allow-list, reviewed against every function DuckDB offers
- * (`duckdb_functions()`), not a deny-list (PRODUCT.md "Query endpoint": only functions on a reviewed allow-list; no
+ * (`duckdb_functions()`), not a deny-list (docs/decisions/0008: only functions on a reviewed allow-list; no
  * file, network, extension, logging or settings access). A function of a newer DuckDB is refused until someone adds
  * it here; test/warehouse/query/sqlAllowList.test.ts fails until each one is either allowed or refused below, with a reason.
  *

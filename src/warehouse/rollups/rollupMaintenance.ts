@@ -8,7 +8,7 @@ import { ident, literal } from '../shared/sqlText.ts';
 import type { PendingMerge } from '../export/tableCopy.ts';
 
 /**
- * Incremental rollup maintenance (issue 4's incremental export, issue 5's rollups): an incremental export recomputes
+ * Incremental rollup maintenance (docs/decisions/0003): an incremental export recomputes
  * only the rollup rows its changes affect, exactly, instead of every rollup table from the raw tables.
  *
  *   1. Before a source table's staged changes are merged, `captureRollupChanges` records the keys (conversation,

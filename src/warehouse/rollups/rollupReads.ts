@@ -1,7 +1,7 @@
 import { VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 
 /**
- * The reads behind GET /api/v1/rollups/* (issue 5): small queries over the rollup tables of a published snapshot
+ * The reads behind GET /api/v1/rollups/* (docs/decisions/0011): queries over the rollup tables of a published snapshot
  * (sql/rollups), plus the exact range statistics a rollup cannot combine (overall interview percentiles), computed
  * from the snapshot's interview_scores table. Every value is made JSON-safe here, deliberately:
  *  - BIGINT/HUGEINT counts become JSON numbers, checked to be exact (at most 2^53 - 1); a larger count throws

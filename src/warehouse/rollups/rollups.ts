@@ -30,7 +30,7 @@ export async function rollupFiles(dir = ROLLUPS_DIR): Promise<RollupFile[]> {
 
 /**
  * Recomputes the rollup tables on a warehouse snapshot that is being built, before it is published, so a reader
- * never sees new raw tables with old rollups (issue 5). The exporter calls it on its own connection; this function
+ * never sees new raw tables with old rollups (docs/decisions/0003). The exporter calls it on its own connection; it
  * neither opens a transaction nor changes a session setting (days and weeks are UTC whatever TimeZone is), so it
  * composes with whatever the exporter does around it. Throws, naming the file, when a rollup fails.
  */

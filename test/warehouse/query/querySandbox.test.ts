@@ -9,7 +9,7 @@ import { changedSettings, sandboxReader, settingsFingerprint } from '../../../sr
 import { publishedPath } from '../../../src/warehouse/export/snapshotFiles.ts';
 import { tempWarehouse, until } from '../export/compare.ts';
 
-// The query sandbox runs outside the server process (PRODUCT.md "Query endpoint"): what a crash, an allocation past
+// The query sandbox runs outside the server process (docs/decisions/0008): what a crash, an allocation past
 // memory_limit, a function call that ignores DuckDB's interrupt, a huge result or a changed setting does to the
 // query, and that the pool carries on with a fresh process each time.
 

@@ -9,7 +9,7 @@ import { sandboxReader } from '../../../src/warehouse/query/sandbox.ts';
 import { fileExists, publishedPath } from '../../../src/warehouse/export/snapshotFiles.ts';
 import { tempWarehouse } from '../export/compare.ts';
 
-// The query sandbox (PRODUCT.md "Query endpoint") on a real DuckDB file: what it refuses, what its settings block
+// The query sandbox (docs/CONTRACT.md "Query endpoint") on a real DuckDB file: what it refuses, what its settings block
 // on their own, its limits, and how values become JSON. The HTTP route and the audit are in test/http/query.test.ts.
 
 /** Builds a warehouse file with table t (`rows` rows) beside the published path and renames it over, as exports do. */

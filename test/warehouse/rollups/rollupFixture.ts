@@ -161,7 +161,7 @@ export async function seedFeedback(pool: Pool, options: SeedOptions = {}): Promi
   return { erasedConversations };
 }
 
-/** Postgres column types as the exporter maps them into DuckDB (issue 4): numeric as DECIMAL, jsonb as JSON. */
+/** Postgres column types as the exporter maps them into DuckDB: numeric as DECIMAL, jsonb as JSON. */
 function duckType(dataType: string, udt: string): string | null {
   switch (dataType) {
     case 'bigint':

@@ -13,7 +13,7 @@ import {
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { copyToDuckDB, duck, seedFeedback, truth } from './rollupFixture.ts';
 
-// Every rollup is compared with the same figure computed directly in Postgres on the same data (issue 5).
+// Every rollup is compared with the same figure computed directly in Postgres on the same data (docs/CONTRACT.md).
 // The DuckDB session runs in a non-UTC time zone, to prove days and weeks are UTC by construction and not by the
 // machine's default.
 
