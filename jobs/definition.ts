@@ -1,7 +1,7 @@
 import type { Config } from '../src/config.ts';
 import type { Pool } from '../src/db/pool.ts';
 import type { Logger } from '../src/log.ts';
-import type { ExportProgress } from '../src/warehouse/types.ts';
+import type { ExportProgress } from '../src/warehouse/export/exportTypes.ts';
 import type { Clock } from './clock.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Config } from '../src/config.ts';
-import { runExport } from '../src/warehouse/exporter.ts';
-import type { ExportResult } from '../src/warehouse/types.ts';
+import { runExport } from '../src/warehouse/export/exporter.ts';
+import type { ExportResult } from '../src/warehouse/export/exportTypes.ts';
 import type { JobDefinition } from './definition.ts';
 
 /** The JSON summary of an export stored in job_runs.detail (and printed by the CLI). */
@@ -32,7 +32,7 @@ export function exportDetail(result: ExportResult): Record<string, unknown> {
 
 /**
  * `export`: Postgres -> DuckDB (incremental unless `full`), rollups recomputed on the new snapshot, then published
- * (src/warehouse/exporter.ts). Scheduled by EXPORT_SCHEDULE.
+ * (src/warehouse/export/exporter.ts). Scheduled by EXPORT_SCHEDULE.
  */
 export function exportJob(config: Config): JobDefinition {
   return {

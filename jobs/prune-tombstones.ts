@@ -1,4 +1,4 @@
-import { pruneTombstones, TOMBSTONE_RETENTION_DAYS } from '../src/warehouse/tombstones.ts';
+import { pruneTombstones, TOMBSTONE_RETENTION_DAYS } from '../src/warehouse/export/tombstones.ts';
 import type { JobDefinition } from './definition.ts';
 
 /** Daily, after the nightly export: deletes the tombstones every recently exporting warehouse has already applied. */

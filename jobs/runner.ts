@@ -5,11 +5,12 @@ import type { Config } from '../src/config.ts';
 import type { Pool, PoolClient } from '../src/db/pool.ts';
 import { UNIQUE_VIOLATION, sqlState } from '../src/db/sqlstate.ts';
 import type { Logger } from '../src/log.ts';
-import { safeErrorMessage } from '../src/warehouse/safeError.ts';
-import type { ExportProgress } from '../src/warehouse/types.ts';
+import { safeErrorMessage } from '../src/warehouse/shared/safeError.ts';
+import type { ExportProgress } from '../src/warehouse/export/exportTypes.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { JobDefinition, JobOptions } from './definition.ts';
 import { finishRun, insertRun, markAbandoned, runningRuns, type JobRun, type JobTrigger } from './runs.ts';
+import { isAlive } from '../src/warehouse/shared/processAlive.ts';
 
 /** The job is running (in this process, or in another one holding its lock). */
 export class JobAlreadyRunning extends Error {
@@ -49,15 +50,6 @@ export interface RunnerEvents {
 /** A signed 64-bit advisory lock key per job name (one lock space with the idempotency keys, disjoint by prefix). */
 function lockKey(name: string): string {
   return createHash('sha256').update(`feedback-warehouse:job:${name}`).digest().readBigInt64BE(0).toString();
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 interface Running {

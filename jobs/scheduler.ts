@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../src/log.ts';
-import { safeErrorMessage } from '../src/warehouse/safeError.ts';
+import { safeErrorMessage } from '../src/warehouse/shared/safeError.ts';
 import { JobAlreadyRunning, type JobRunner } from './runner.ts';
 
 /** Cron expressions are evaluated in UTC (PRODUCT.md "Configuration": EXPORT_SCHEDULE is UTC). */

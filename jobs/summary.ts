@@ -1,5 +1,5 @@
 import type { Pool } from '../src/db/pool.ts';
-import { readExportStates } from '../src/warehouse/exportState.ts';
+import { readExportStates } from '../src/warehouse/export/exportState.ts';
 import type { JobRunner } from './runner.ts';
 import { latestRuns, recentRuns, runJson, runningRuns } from './runs.ts';
 import { nextRunOf } from './scheduler.ts';

@@ -19,7 +19,7 @@ create table job_runs (
   -- Export lag: age in seconds of the oldest open write transaction when the export took its snapshot (it holds
   -- the watermark back); null when none was open or it could not be seen.
   lag_seconds double precision check (lag_seconds >= 0),
-  -- Never row values: errors are reduced to a safe message before they are stored (src/warehouse/safeError.ts).
+  -- Never row values: errors are reduced to a safe message before they are stored (src/warehouse/shared/safeError.ts).
   error text check (char_length(error) <= 4000),
   detail jsonb not null default '{}' check (jsonb_typeof(detail) = 'object'),
   host text not null check (char_length(host) between 1 and 255),

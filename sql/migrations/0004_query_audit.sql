@@ -20,7 +20,7 @@ create table query_audit (
   truncated boolean,
   outcome text not null
     check (outcome in ('running', 'ok', 'refused', 'error', 'timeout', 'busy', 'not_exported')),
-  -- DuckDB's message with quoted values scrubbed (src/warehouse/safeError.ts); null when the query succeeded.
+  -- DuckDB's message with quoted values scrubbed (src/warehouse/shared/safeError.ts); null when the query succeeded.
   error text check (char_length(error) <= 4000),
   constraint query_audit_finished check ((outcome = 'running') = (duration_ms is null)),
   constraint query_audit_rows check ((outcome = 'ok') = (row_count is not null))

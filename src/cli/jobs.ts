@@ -3,7 +3,7 @@ import type { JobRun } from '../../jobs/runs.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/open.ts';
 import type { Logger } from '../log.ts';
-import type { ExportProgress } from '../warehouse/types.ts';
+import type { ExportProgress } from '../warehouse/export/exportTypes.ts';
 import { withMigratedDatabase } from './context.ts';
 
 /** EX_TEMPFAIL (sysexits.h): the job is running elsewhere; try again later. */

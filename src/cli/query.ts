@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { QueryAnswer } from '../warehouse/auditedQuery.ts';
-import type { QueryFailure } from '../warehouse/queryFailure.ts';
+import type { QueryAnswer } from '../warehouse/query/auditedQuery.ts';
+import type { QueryFailure } from '../warehouse/query/queryFailure.ts';
 import { cliConfig, withMigratedDatabase } from './context.ts';
 
 type Format = 'table' | 'csv' | 'json';
@@ -49,12 +49,12 @@ async function print(answer: QueryAnswer, as: Format, maxRows: number): Promise<
       ? `truncated at ${answer.rowCount} rows by the byte cap (QUERY_MAX_BYTES); select fewer or shorter columns`
       : `truncated at ${maxRows} rows; aggregate, add a LIMIT or raise --limit`;
   if (as === 'csv') {
-    const { resultCsv } = await import('../warehouse/resultCsv.ts');
+    const { resultCsv } = await import('../warehouse/query/resultCsv.ts');
     process.stdout.write(resultCsv(answer.columns, answer.rows));
     if (cut) process.stderr.write(`${cut}\n`);
     return;
   }
-  const { resultTable } = await import('../warehouse/resultTable.ts');
+  const { resultTable } = await import('../warehouse/query/resultTable.ts');
   const rows = `${answer.rowCount} row${answer.rowCount === 1 ? '' : 's'}`;
   process.stdout.write(
     `${resultTable(answer.columns, answer.rows)}(${rows}, ${answer.elapsedMs} ms${cut ? `; ${cut}` : ''})\n`,
@@ -83,9 +83,9 @@ export function queryCommand(program: Command): void {
       }
       await withMigratedDatabase('query', async (database, { logger }) => {
         const [{ runAuditedQuery }, { QueryFailure }, { QuerySandbox }] = await Promise.all([
-          import('../warehouse/auditedQuery.ts'),
-          import('../warehouse/queryFailure.ts'),
-          import('../warehouse/querySandbox.ts'),
+          import('../warehouse/query/auditedQuery.ts'),
+          import('../warehouse/query/queryFailure.ts'),
+          import('../warehouse/query/querySandbox.ts'),
         ]);
         const sandbox = new QuerySandbox(config.warehouseDir, { logger });
         try {

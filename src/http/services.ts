@@ -5,8 +5,8 @@ import type { Logger } from '../log.ts';
 import type { VoteWriter } from '../feedback/votes/writer.ts';
 import type { Metrics } from './metrics.ts';
 import type { JobRunner } from '../../jobs/runner.ts';
-import type { WarehouseReader } from '../warehouse/reader.ts';
-import type { QuerySandbox } from '../warehouse/querySandbox.ts';
+import type { WarehouseReader } from '../warehouse/shared/reader.ts';
+import type { QuerySandbox } from '../warehouse/query/querySandbox.ts';
 
 /** What route handlers may use; built once by src/server.ts (or by a test) and passed to createApp. */
 export interface Services {
@@ -19,9 +19,9 @@ export interface Services {
   readonly piiSecret: string;
   /** Group commit for votes sent without an Idempotency-Key (src/feedback/votes/writer.ts). */
   readonly voteWriter: VoteWriter;
-  /** The published DuckDB warehouse, opened READ_ONLY (src/warehouse/reader.ts). */
+  /** The published DuckDB warehouse, opened READ_ONLY (src/warehouse/shared/reader.ts). */
   readonly warehouse: WarehouseReader;
-  /** The query endpoint's pool of locked-down DuckDB processes over the published file (src/warehouse/querySandbox.ts). */
+  /** The query endpoint's pool of locked-down DuckDB processes over the published file (src/warehouse/query/querySandbox.ts). */
   readonly sandbox: QuerySandbox;
   /** Runs and records jobs (export, prune-idempotency); jobs/runner.ts. */
   readonly jobs: JobRunner;

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { planTables } from '../../src/warehouse/columns.ts';
-import { rowsCopySql } from '../../src/warehouse/pgSnapshot.ts';
+import { planTables } from '../../src/warehouse/export/columns.ts';
+import { rowsCopySql } from '../../src/warehouse/export/pgSnapshot.ts';
 import { withScratchDatabase } from './scratch.ts';
 
 /**
@@ -20,7 +20,7 @@ import { withScratchDatabase } from './scratch.ts';
  *      10,000 new votes and after 10,000 flipped votes (the rollups follow these two), then after erasing 100
  *      conversations (about 500 votes).
  * An export that deletes or replaces rows (the comment update, the flips, the erasure) rebuilds the file before
- * publishing it (src/warehouse/compaction.ts: phase `compact` instead of `checkpoint`); the new votes do not.
+ * publishing it (src/warehouse/export/compaction.ts: phase `compact` instead of `checkpoint`); the new votes do not.
  * Ratios against the targets: full >= 0.7x raw COPY rows/s; incremental <= 3% of the full export's time; peak RSS
  * < 300 MB. Each measurement is the best of BENCH_REPEAT runs (default 2). Figures, never a gate.
  */

@@ -5,7 +5,7 @@
  */
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
-import { runExport } from '../../src/warehouse/exporter.ts';
+import { runExport } from '../../src/warehouse/export/exporter.ts';
 
 const [url, warehouseDir, mode] = process.argv.slice(2);
 const logger = createLogger('warn');

@@ -5,11 +5,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { createApiKey } from '../../src/auth/keys.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
-import { finishQueryAudit, startQueryAudit } from '../../src/warehouse/queryAudit.ts';
-import { QuerySandbox } from '../../src/warehouse/querySandbox.ts';
-import { publishedPath } from '../../src/warehouse/snapshotFiles.ts';
+import { finishQueryAudit, startQueryAudit } from '../../src/warehouse/query/queryAudit.ts';
+import { QuerySandbox } from '../../src/warehouse/query/querySandbox.ts';
+import { publishedPath } from '../../src/warehouse/export/snapshotFiles.ts';
 import { startServe } from '../helpers/cli.ts';
-import { exportNow } from '../warehouse/compare.ts';
+import { exportNow } from '../warehouse/export/compare.ts';
 import { withScratchDatabase } from './scratch.ts';
 
 /**

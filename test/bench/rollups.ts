@@ -6,10 +6,10 @@ import pg from 'pg';
 import { createApiKey } from '../../src/auth/keys.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
-import { computeRollups, rollupFiles } from '../../src/warehouse/rollups.ts';
+import { computeRollups, rollupFiles } from '../../src/warehouse/rollups/rollups.ts';
 import { startServe } from '../helpers/cli.ts';
-import { EXPORTED_TABLES } from '../../src/warehouse/types.ts';
-import { copyToDuckDB, duck } from '../warehouse/rollupFixture.ts';
+import { EXPORTED_TABLES } from '../../src/warehouse/export/exportTypes.ts';
+import { copyToDuckDB, duck } from '../warehouse/rollups/rollupFixture.ts';
 import { withScratchDatabase } from './scratch.ts';
 
 /**

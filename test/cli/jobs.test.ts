@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startServe } from '../helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { until } from '../warehouse/compare.ts';
+import { until } from '../warehouse/export/compare.ts';
 
 let db: TestDatabase;
 let dataDir: string;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { exportNow } from '../warehouse/compare.ts';
+import { exportNow } from '../warehouse/export/compare.ts';
 
 // `feedback-warehouse query "SQL"` run as a user would (the real binary): the same sandbox, limits and audit as
 // POST /api/v1/query, with the key name `cli`.

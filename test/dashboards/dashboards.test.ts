@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../src/demo.ts';
-import { runExport } from '../../src/warehouse/exporter.ts';
+import { runExport } from '../../src/warehouse/export/exporter.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { quietLogger } from '../helpers/db.ts';
 import { launchBrowser } from '../helpers/browser.ts';

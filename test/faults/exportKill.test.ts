@@ -1,11 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXPORTED_TABLES } from '../../src/warehouse/types.ts';
+import { EXPORTED_TABLES } from '../../src/warehouse/export/exportTypes.ts';
 import { runCli } from '../helpers/cli.ts';
 import { exportKilledAfter } from '../helpers/exportKill.ts';
-import { onPublished, postgresDigests, warehouseDigests } from '../warehouse/compare.ts';
-import { prng } from '../warehouse/rollupFixture.ts';
+import { onPublished, postgresDigests, warehouseDigests } from '../warehouse/export/compare.ts';
+import { prng } from '../warehouse/rollups/rollupFixture.ts';
 import { describeCrashes, startFaultService, watchCrashes, type FaultService } from './harness.ts';
 import { createExpert, ok, steadyLoad, tally, writeOnce, WRITE_PATHS, type Attempt } from './load.ts';
 

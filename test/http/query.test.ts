@@ -7,11 +7,11 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { startProxiedApp, type ProxiedApp } from '../helpers/proxiedApp.ts';
 import type { TcpProxy } from '../helpers/tcpProxy.ts';
-import { exportNow, until } from '../warehouse/compare.ts';
+import { exportNow, until } from '../warehouse/export/compare.ts';
 
 // POST /api/v1/query over HTTP (PRODUCT.md "Query endpoint"): auth, the never-exported answer, JSON and CSV answers,
 // what is refused, the row cap, the timeout, the concurrency cap, the audit table, and Postgres outages. The sandbox's
-// own rules are tested in depth in test/warehouse/sandbox.test.ts.
+// own rules are tested in depth in test/warehouse/query/sandbox.test.ts.
 
 const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
 const validate200 = addFormats(new Ajv({ strict: false, allErrors: true })).compile(

@@ -6,11 +6,11 @@ import { Ajv } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rollupRoutes } from '../../src/http/routes/rollups.ts';
-import { runExport } from '../../src/warehouse/exporter.ts';
-import { computeRollups } from '../../src/warehouse/rollups.ts';
+import { runExport } from '../../src/warehouse/export/exporter.ts';
+import { computeRollups } from '../../src/warehouse/rollups/rollups.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { quietLogger } from '../helpers/db.ts';
-import { copyToDuckDB, seedFeedback, truth } from '../warehouse/rollupFixture.ts';
+import { copyToDuckDB, seedFeedback, truth } from '../warehouse/rollups/rollupFixture.ts';
 
 // GET /api/v1/rollups/* over HTTP (issue 5): auth, validation, the never-exported answer, and every figure against
 // Postgres truth on a published snapshot (WAREHOUSE_DIR/warehouse.duckdb, PRODUCT.md "Warehouse").
@@ -25,7 +25,7 @@ function expectDocumented(operationId: string, body: unknown): void {
   expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
 }
 
-/** Interpolated percentiles may differ from Postgres in the last bit (see test/warehouse/rollups.test.ts). */
+/** Interpolated percentiles may differ from Postgres in the last bit (see test/warehouse/rollups/rollups.test.ts). */
 function expectStats(actual: Record<string, unknown>[], expected: Record<string, unknown>[]): void {
   const strip = (r: Record<string, unknown>) => ({ ...r, p10: null, p50: null, p90: null });
   expect(actual.map(strip)).toEqual(expected.map(strip));

@@ -1,14 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { runAuditedQuery } from '../../warehouse/auditedQuery.ts';
-import { QueryFailure } from '../../warehouse/queryFailure.ts';
-import { resultCsv } from '../../warehouse/resultCsv.ts';
-import { MAX_CONCURRENT_QUERIES, QUERY_PROCESS_MEMORY } from '../../warehouse/querySandbox.ts';
-import { SANDBOX_SETTINGS } from '../../warehouse/sandbox.ts';
+import { runAuditedQuery } from '../../warehouse/query/auditedQuery.ts';
+import { QueryFailure } from '../../warehouse/query/queryFailure.ts';
+import { resultCsv } from '../../warehouse/query/resultCsv.ts';
+import { MAX_CONCURRENT_QUERIES, QUERY_PROCESS_MEMORY } from '../../warehouse/query/querySandbox.ts';
+import { SANDBOX_SETTINGS } from '../../warehouse/query/sandbox.ts';
 import { problems, type HttpProblem } from '../problem.ts';
 import { defineRoutes } from '../route.ts';
 
 // POST /api/v1/query (PRODUCT.md "Query endpoint"): governed read-only SQL over the published DuckDB warehouse. The
-// sandbox (src/warehouse/querySandbox.ts, a pool of query processes) decides what runs; this file maps its outcomes to
+// sandbox (src/warehouse/query/querySandbox.ts, a pool of query processes) decides what runs; this file maps its outcomes to
 // HTTP.
 
 /**

@@ -13,7 +13,7 @@ import {
   readVotesRollup,
   snapshotAsOf,
   type DayRange,
-} from '../../warehouse/rollupReads.ts';
+} from '../../warehouse/rollups/rollupReads.ts';
 import { problems } from '../problem.ts';
 import { defineRoutes } from '../route.ts';
 import type { Services } from '../services.ts';
