@@ -1,4 +1,4 @@
-/** Time as jobs see it: injected, so tests can pin run timestamps (STYLE.md "Jobs get an injected clock"). */
+/** Time as jobs see it: injected, so tests can pin run timestamps (docs/STYLE.md "Tests"). */
 export interface Clock {
   now(): Date;
 }

@@ -3,7 +3,7 @@ import type { Logger } from '../src/log.ts';
 import { safeErrorMessage } from '../src/warehouse/shared/safeError.ts';
 import { JobAlreadyRunning, type JobRunner } from './runner.ts';
 
-/** Cron expressions are evaluated in UTC (PRODUCT.md "Configuration": EXPORT_SCHEDULE is UTC). */
+/** Cron expressions are evaluated in UTC (docs/CONTRACT.md "Configuration": EXPORT_SCHEDULE is UTC). */
 export const SCHEDULE_TIMEZONE = 'UTC';
 
 /** The next time a cron expression fires after now (UTC), or null when it cannot be computed. */

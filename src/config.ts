@@ -39,7 +39,7 @@ export interface Config {
   readonly piiPhoneRegions: readonly string[];
 }
 
-/** Every default in one place (PRODUCT.md "Configuration"). */
+/** Every default in one place (docs/CONTRACT.md "Configuration"). */
 export const DEFAULTS = {
   DATA_DIR: './data',
   PORT: '8080',

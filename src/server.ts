@@ -96,7 +96,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   });
   const port = (server.address() as { port: number }).port;
   logger.info({ port, embeddedPostgres: database.embedded }, 'listening');
-  // Issue 4: scheduled jobs (EXPORT_SCHEDULE, UTC) unless `serve --no-jobs`.
+  // Scheduled jobs (docs/decisions/0015) (EXPORT_SCHEDULE, UTC) unless `serve --no-jobs`.
   const scheduler = options.jobs === false ? null : startScheduler(services.jobs, logger);
   let closing: Promise<void> | undefined;
   return {

@@ -1,6 +1,6 @@
 -- Up Migration
 
--- Shared machinery for every exported table (issue 2, issue 4):
+-- Shared machinery for every exported table (docs/decisions/0001):
 --  * updated_at is kept by a trigger;
 --  * txid is the xid8 of the transaction that last wrote the row, re-stamped on update. The warehouse export reads
 --    rows by txid window [previous watermark, xmin of its snapshot), so a row committed late by a long transaction

@@ -1,6 +1,6 @@
 -- Up Migration
 
--- Issue 3: interview feedback and expert review with FAQ promotion (PRODUCT.md sections 2 and 3).
+-- Interview feedback and expert review with FAQ promotion (docs/CONTRACT.md "The data and its rules").
 -- Every table follows the votes model of 0001: primary key `id` (the tombstone trigger records old.id), created_at
 -- and updated_at, a txid xid8 stamp with an index (the export's watermark), fw_touch() before update and
 -- fw_tombstone() after delete. Every rule the API checks is also a constraint here, so a row written around the API
@@ -165,7 +165,7 @@ create trigger faq_entries_touch before update on faq_entries
 create trigger faq_entries_tombstone after delete on faq_entries
   for each row execute function fw_tombstone();
 
--- PRODUCT.md: deleting an FAQ keeps the feedback and nulls generated_faq_id.
+-- docs/CONTRACT.md "Expert review of AI answers": deleting an FAQ keeps the feedback and nulls generated_faq_id.
 alter table expert_feedback add constraint expert_feedback_generated_faq_id_fkey
   foreign key (generated_faq_id) references faq_entries (id) on delete set null;
 

@@ -1,6 +1,6 @@
 -- Up Migration
 
--- Issue 4: the jobs system and the export's bookkeeping in the system of record.
+-- The jobs system (docs/decisions/0015) and the export's bookkeeping in the system of record.
 --
 -- job_runs: one row per run of a scheduled or on-demand job (export, prune-idempotency). A run holds the job's
 -- advisory lock for its whole life (jobs/runner.ts), so at most one run of a job is 'running' cluster-wide; the

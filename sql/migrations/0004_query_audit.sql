@@ -1,6 +1,6 @@
 -- Up Migration
 
--- The query endpoint's audit (PRODUCT.md "Query endpoint": every query audited in Postgres: key name, SQL, duration,
+-- The query endpoint's audit (docs/CONTRACT.md "Query endpoint": every query audited: key name, SQL, duration,
 -- rows, outcome). One row per query sent to POST /api/v1/query or `feedback-warehouse query`, refused and failed ones
 -- included. The row is written before the query runs (outcome 'running') and completed when it ends, so a query that
 -- brings the process down is still on record with who sent it. This table is the only place the SQL text is kept:

@@ -3,8 +3,8 @@
 -- feedback_count: the expert's verdicts on AI answers; correct_count: those of type correct; faq_count: the FAQ
 -- entries made from the expert's feedback that still exist (expert_feedback.generated_faq_id is set: by a
 -- promotion of correct feedback, or by an approved candidate from incomplete/incorrect feedback; deleting the FAQ
--- nulls it, PRODUCT.md); promoted_faq_count: the part of faq_count promoted from correct feedback.
--- conversion_rate = faq_count / correct_count as PRODUCT.md defines it, null (never NaN or Infinity) when the expert
+-- nulls it, docs/CONTRACT.md); promoted_faq_count: the part of faq_count promoted from correct feedback.
+-- conversion_rate = faq_count / correct_count (docs/CONTRACT.md), null (never NaN or Infinity) when the expert
 -- has no correct feedback; it can exceed 1 when approved candidates add FAQs, while
 -- promoted_faq_count / correct_count is the share of correct verdicts promoted, always within 0..1.
 -- trust_score is the expert's current trust (0..1) as a double.

@@ -43,7 +43,7 @@ export function newKeySecret(): string {
   return `fw_${randomBytes(32).toString('base64url')}`;
 }
 
-/** Keys are 32 random bytes; only their SHA-256 is stored (PRODUCT.md "Keys are stored hashed"). */
+/** Keys are 32 random bytes; only their SHA-256 is stored (docs/CONTRACT.md "Auth"). */
 export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }

@@ -59,7 +59,7 @@ export async function migrate(
     singleTransaction: false,
     checkOrder: true,
     // 'fail' (the library's default) makes the second of two servers starting at once exit with "Another migration
-    // is already running"; waiting for the lock lets it find nothing left to do, as issue 2 asks.
+    // is already running"; waiting for the lock lets it find nothing left to do, (docs/decisions/0013).
     advisoryLockMode: 'wait',
     verbose: false,
     log: (message: string) => logger.debug({ migration: message }, 'migrate'),

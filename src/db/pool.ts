@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../log.ts';
 
 /**
- * The only module that creates a pg.Pool (STYLE.md "SQL"). BIGINT (int8) arrives as a JavaScript number when it is a
+ * The only module that creates a pg.Pool (docs/STYLE.md "SQL"). BIGINT (int8) arrives as a number when it is a
  * safe integer and as a string otherwise, so no id or count is ever silently rounded; NUMERIC arrives as a number,
  * because every NUMERIC column here is a small-range score (trust_score, confidence_score in 0..1).
  */

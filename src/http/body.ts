@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Context } from 'koa';
 import { MAX_PROBLEM_ERRORS, problems } from './problem.ts';
 
-/** PRODUCT.md: a body over 1 MB is 413. */
+/** docs/CONTRACT.md "Errors": a body over 1 MB is 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Deeper JSON is refused: recursive code (validation, JSON.stringify) must never overflow the stack on input. */

@@ -56,7 +56,7 @@ export interface RouteResponse {
 
 /**
  * One API operation: the single source for routing, auth, validation and the OpenAPI document, so the docs cannot
- * drift from the code (STYLE.md "Errors and HTTP").
+ * drift from the code (docs/STYLE.md "Errors and HTTP").
  */
 export interface RouteDef {
   readonly operationId: string;

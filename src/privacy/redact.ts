@@ -15,7 +15,7 @@
  *
  * Length: every recogniser's shortest match is at least half as long as its placeholder (MIN_MATCH, checked
  * again here), so for any input redact(text).length <= 2 * text.length (UTF-16 code units); the database's length
- * checks are sized for it (PRODUCT.md "Privacy").
+ * checks are sized for it (docs/decisions/0009).
  *
  * Guarantees: placeholders are never matched again and redact(redact(s)) === redact(s): a scanner rejects any
  * candidate touching a placeholder, and every scanner reports *all* valid candidates (not only the leftmost

@@ -2,7 +2,7 @@ import type { Counter } from 'prom-client';
 import { redactWithStats } from './redact.ts';
 
 /**
- * Redacts the named free-text fields of a record (PRODUCT.md "Privacy") and counts what was found by kind in the
+ * Redacts the named free-text fields of a record (docs/CONTRACT.md "Privacy") and counts what was found by kind in the
  * metrics, never the values. Nulls and absent fields pass through.
  */
 export function redactFields<T extends Record<string, unknown>, K extends keyof T>(

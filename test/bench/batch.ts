@@ -18,7 +18,7 @@ import { createLogger } from '../../src/log.ts';
 import { withScratchDatabase } from './scratch.ts';
 
 /**
- * `npm run bench -- batch` (issue 3): loads votes through POST /api/v1/batch, 1,000 per request from CLIENTS
+ * `npm run bench -- batch` (README "Benchmarks"): loads votes via POST /api/v1/batch, 1,000 per request from CLIENTS
  * concurrent clients, and the same rows through `COPY votes (...) FROM STDIN` on one connection, into the same
  * scratch database in the same run; prints rows/s of both and the ratio against the 0.5x target. Each loader runs
  * ROUNDS times on an emptied table and its best round counts, so neither gains from running first or last.

@@ -13,7 +13,7 @@ import { rowsCopySql } from '../../src/warehouse/export/pgSnapshot.ts';
 import { withScratchDatabase } from './scratch.ts';
 
 /**
- * `npm run bench -- export` (issue 4): 2 million votes in a scratch database, then in one run
+ * `npm run bench -- export` (docs/CONTRACT.md "CLI"): 2 million votes in a scratch database, then in one run
  *   1. the raw COPY of the same rows (the exporter's own select list) from Postgres into /dev/null: the baseline;
  *   2. a full export, in a child process (rows/s, peak RSS);
  *   3. an incremental export after 10,000 changed rows (the comment: no rollup input), then after nothing, after

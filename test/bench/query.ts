@@ -13,12 +13,12 @@ import { exportNow } from '../warehouse/export/compare.ts';
 import { withScratchDatabase } from './scratch.ts';
 
 /**
- * `npm run bench -- query`: what running queries outside the server process costs (PRODUCT.md "Query endpoint").
+ * `npm run bench -- query`: what running queries outside the server process costs (docs/decisions/0008).
  * Over VOTES exported votes, the median latency of a small aggregation three ways, in one run: run directly on DuckDB
  * in this process (the baseline), through the sandbox's process pool (statement check, allow-list, IPC, settings
  * check), and through POST /api/v1/query of a running `serve` (plus HTTP, auth and the two audit writes, also timed alone); then rows/s
  * of a 10,000-row result each way. Target: endpoint overhead under 10 ms at the median. Figures are printed, never
- * asserted (STYLE.md "Tests").
+ * asserted (docs/STYLE.md "Tests").
  */
 
 const VOTES = Number(process.env.BENCH_VOTES ?? 100_000);

@@ -13,10 +13,10 @@ import { copyToDuckDB, duck } from '../warehouse/rollups/rollupFixture.ts';
 import { withScratchDatabase } from './scratch.ts';
 
 /**
- * `npm run bench -- rollups` (issue 5): on VOTES votes, times the latest_votes + vote_daily recomputation in DuckDB
+ * `npm run bench -- rollups`: on VOTES votes, times the latest_votes + vote_daily recomputation in DuckDB
  * (the SQL files the exporter runs) against the same queries run directly on Postgres, in one run, and the median
  * latency of the rollup endpoints of a running `serve` over that warehouse. Targets: DuckDB >= 10x faster than
- * Postgres; endpoint median < 50 ms. Figures are printed, never asserted (STYLE.md "Tests").
+ * Postgres; endpoint median < 50 ms. Figures are printed, never asserted (README "Benchmarks"; docs/STYLE.md "Tests").
  */
 
 const VOTES = Number(process.env.BENCH_VOTES ?? 5_000_000);

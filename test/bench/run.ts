@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- NAME`: runs test/bench/NAME.ts. Benchmarks print figures and ratios against a baseline measured
- * in the same run; they never gate CI on a wall-clock number (STYLE.md "Tests").
+ * in the same run; they never gate CI on a wall-clock number (docs/STYLE.md "Tests").
  */
 const name = process.argv[2];
 if (!name || !/^[a-z-]+$/.test(name)) {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 /**
- * Issue 3: the database alone refuses a bad row written around the API (raw SQL), so the API's validation and the
+ * The database alone refuses a bad row written around the API (raw SQL), so the API's validation and the
  * schema agree and no other writer can break the rules.
  */
 let db: TestDatabase;

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeCrashes, sleep, startFaultService, watchCrashes, type FaultService } from './harness.ts';
 import { createExpert, expertFeedbackBody, ok, send, steadyLoad, voteBody, type Answer } from './load.ts';
 
-/** Through a freeze the service must answer (503) before a client gives up: PRODUCT.md "Configuration". */
+/** Through a freeze the service must answer (503) before a client gives up: docs/CONTRACT.md "Configuration". */
 const CLIENT_TIMEOUT_MS = 8_000;
 /** Longer than the client timeout: without pool timeouts every request would hang through it. */
 const FREEZE_MS = 10_000;

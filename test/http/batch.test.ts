@@ -310,7 +310,7 @@ describe('POST /api/v1/batch', () => {
 });
 
 describe('OpenAPI document', () => {
-  it('lists every endpoint of issue 3 with its scope', async () => {
+  it('lists every endpoint of the batch, interview, expert and FAQ APIs with its scope', async () => {
     const res = await app.request('GET', '/openapi.json');
     expect(res.status).toBe(200);
     const ops = Object.entries(res.json.paths as Record<string, Record<string, { 'x-scope'?: string }>>).flatMap(

@@ -9,7 +9,7 @@ import { startProxiedApp, type ProxiedApp } from '../helpers/proxiedApp.ts';
 import type { TcpProxy } from '../helpers/tcpProxy.ts';
 import { exportNow, until } from '../warehouse/export/compare.ts';
 
-// POST /api/v1/query over HTTP (PRODUCT.md "Query endpoint"): auth, the never-exported answer, JSON and CSV answers,
+// POST /api/v1/query (docs/CONTRACT.md "Query endpoint"): auth, the never-exported answer, JSON and CSV answers,
 // what is refused, the row cap, the timeout, the concurrency cap, the audit table, and Postgres outages. The sandbox's
 // own rules are tested in depth in test/warehouse/query/sandbox.test.ts.
 

@@ -12,8 +12,8 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { quietLogger } from '../helpers/db.ts';
 import { copyToDuckDB, seedFeedback, truth } from '../warehouse/rollups/rollupFixture.ts';
 
-// GET /api/v1/rollups/* over HTTP (issue 5): auth, validation, the never-exported answer, and every figure against
-// Postgres truth on a published snapshot (WAREHOUSE_DIR/warehouse.duckdb, PRODUCT.md "Warehouse").
+// GET /api/v1/rollups/* over HTTP: auth, validation, the never-exported answer, and every figure against
+// Postgres truth on a published snapshot (WAREHOUSE_DIR/warehouse.duckdb, docs/CONTRACT.md "Warehouse").
 
 const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));

@@ -87,7 +87,7 @@ describe('phone regions', () => {
 });
 
 describe('length bound', () => {
-  // The database's length checks are sized for this bound (PRODUCT.md "Privacy"): placeholders are at most twice as
+  // The database's length checks are sized for this bound (docs/decisions/0009): placeholders are at most twice as
   // long as the shortest value each recogniser replaces.
   const shortest = ['a@b.co', '::1', '1.2.3.4', '3331234567', '4222222222222', 'NO9386011117947', 'RSSMRA85T10A562S'];
   const dense = fc

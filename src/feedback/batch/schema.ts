@@ -4,7 +4,7 @@ import { StringEnum } from '../schemaTypes.ts';
 export const BATCH_TYPES = ['vote', 'expert_feedback', 'interview_feedback'] as const;
 export type BatchType = (typeof BATCH_TYPES)[number];
 
-/** PRODUCT.md: at most 1,000 items; more is 413 (checked by the handler, so the limit is never a 422). */
+/** docs/CONTRACT.md: at most 1,000 items; more is 413 (checked by the handler, so the limit is never a 422). */
 export const BATCH_MAX_ITEMS = 1_000;
 
 /**

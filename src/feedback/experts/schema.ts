@@ -1,7 +1,7 @@
 import { Type, type Static, type TUnsafe } from '@sinclair/typebox';
 import { NullableString, StringEnum, Timestamp, Uuid } from '../schemaTypes.ts';
 
-/** PRODUCT.md section 3; the same lists are CHECK constraints in sql/migrations/0002_interviews_experts.sql. */
+/** docs/decisions/0012; the same lists are CHECK constraints in sql/migrations/0002_interviews_experts.sql. */
 export const CREDENTIAL_TYPES = [
   'dottore_commercialista',
   'revisore_legale',

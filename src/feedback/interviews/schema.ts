@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { NullableString, Timestamp, Uuid } from '../schemaTypes.ts';
 
-/** The five score dimensions, in the order PRODUCT.md lists them (also the rollups' `dimension` values). */
+/** The five score dimensions, in the order docs/CONTRACT.md lists them (also the rollups' `dimension` values). */
 export const SCORE_FIELDS = [
   'technical_accuracy_score',
   'communication_clarity_score',

@@ -3,7 +3,7 @@ import { NullableString, StringEnum, Timestamp } from '../schemaTypes.ts';
 
 export const VOTE_VALUES = ['up', 'down'] as const;
 
-/** PRODUCT.md: metadata is a JSON object of at most 8 KB (its compact JSON, UTF-8). */
+/** docs/CONTRACT.md "Votes on chatbot answers": metadata is a JSON object of at most 8 KB (its compact JSON, UTF-8). */
 export const METADATA_MAX_BYTES = 8 * 1024;
 
 const ShortText = Type.String({ minLength: 1, maxLength: 200 });

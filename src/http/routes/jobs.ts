@@ -84,7 +84,7 @@ const RunQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** Issue 4: the jobs API (admin scope). */
+/** The jobs API (admin scope; docs/decisions/0015). */
 export const jobRoutes = defineRoutes(
   {
     operationId: 'listJobs',

@@ -7,7 +7,7 @@ import { SANDBOX_SETTINGS } from '../../warehouse/query/sandbox.ts';
 import { problems, type HttpProblem } from '../problem.ts';
 import { defineRoutes } from '../route.ts';
 
-// POST /api/v1/query (PRODUCT.md "Query endpoint"): governed read-only SQL over the published DuckDB warehouse. The
+// POST /api/v1/query (docs/CONTRACT.md "Query endpoint"): governed read-only SQL over the published warehouse. The
 // sandbox (src/warehouse/query/querySandbox.ts, a pool of query processes) decides what runs; this file maps its outcomes to
 // HTTP.
 

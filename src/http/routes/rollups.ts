@@ -18,7 +18,7 @@ import { problems } from '../problem.ts';
 import { defineRoutes } from '../route.ts';
 import type { Services } from '../services.ts';
 
-// GET /api/v1/rollups/* (issue 5): precomputed figures from the published DuckDB snapshot. Every answer carries
+// GET /api/v1/rollups/* (docs/CONTRACT.md): precomputed figures from the published snapshot. Every answer carries
 // as_of (the Postgres snapshot time the export reflects) and exported_rows (rows of the source table the figures
 // summarise, in that snapshot); a warehouse never exported answers 200 with empty series and as_of null.
 
