@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import checkFile from 'eslint-plugin-check-file';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -17,6 +18,19 @@ export default tseslint.config(
         URLSearchParams: 'readonly',
         uPlot: 'readonly',
       },
+    },
+  },
+  {
+    // One file-naming convention (docs/STYLE.md): camelCase names, what follows the first dot aside
+    // (`votes.copy.pg.test.ts` is checked as `votes`).
+    files: ['src/**/*.{ts,js,mjs}', 'jobs/**/*.{ts,js,mjs}', 'test/**/*.{ts,js,mjs}', 'dashboards/**/*.js'],
+    plugins: { 'check-file': checkFile },
+    rules: {
+      'check-file/filename-naming-convention': [
+        'error',
+        { '**/*.{ts,js,mjs}': 'CAMEL_CASE' },
+        { ignoreMiddleExtensions: true },
+      ],
     },
   },
   {

@@ -23,7 +23,7 @@
  * in the input length (bounded work per start position), so adversarial input cannot blow up.
  */
 import { findCardShapes, findCards } from './card.ts';
-import { findTaxIds } from './codice-fiscale.ts';
+import { findTaxIds } from './codiceFiscale.ts';
 import { findEmails } from './email.ts';
 import { findIbanShapes, findIbans } from './iban.ts';
 import { findIps } from './ip.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobDefinitions } from '../../jobs/index.ts';
-import { pruneAuditJob } from '../../jobs/prune-audit.ts';
+import { pruneAuditJob } from '../../jobs/pruneAudit.ts';
 import { JobRunner } from '../../jobs/runner.ts';
 import { configFromEnv, ConfigError } from '../../src/config.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from '../helpers/db.ts';

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { findCards, isValidCardNumber } from '../../src/privacy/card.ts';
 import { codiceFiscaleCheckChar } from '../../src/privacy/checksums.ts';
-import { findTaxIds, isValidCodiceFiscale } from '../../src/privacy/codice-fiscale.ts';
+import { findTaxIds, isValidCodiceFiscale } from '../../src/privacy/codiceFiscale.ts';
 import { IBAN_LENGTHS, findIbans, isValidIban } from '../../src/privacy/iban.ts';
 import { redact } from '../../src/privacy/redact.ts';
 import {

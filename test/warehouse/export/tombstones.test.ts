@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pruneTombstonesJob } from '../../../jobs/prune-tombstones.ts';
+import { pruneTombstonesJob } from '../../../jobs/pruneTombstones.ts';
 import { warehouseKey } from '../../../src/warehouse/export/exportState.ts';
 import { pruneTombstones } from '../../../src/warehouse/export/tombstones.ts';
 import { exportNow, tempWarehouse, until } from './compare.ts';
