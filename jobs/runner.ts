@@ -9,8 +9,8 @@ import { safeErrorMessage } from '../src/warehouse/shared/safeError.ts';
 import type { ExportProgress } from '../src/warehouse/export/exportTypes.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { JobDefinition, JobOptions } from './definition.ts';
-import { finishRun, insertRun, markAbandoned, runningRuns, type JobRun, type JobTrigger } from './runs.ts';
-import { isAlive } from '../src/warehouse/shared/processAlive.ts';
+import { finishRun, insertRun, markAbandoned, runningRuns, type JobRun, type JobTrigger } from './jobRuns.ts';
+import { isAlive } from '../src/processAlive.ts';
 
 /** The job is running (in this process, or in another one holding its lock). */
 export class JobAlreadyRunning extends Error {
@@ -73,14 +73,14 @@ interface Running {
  */
 export class JobRunner extends EventEmitter<RunnerEvents> {
   readonly definitions: ReadonlyMap<string, JobDefinition>;
-  readonly #pool: Pool;
-  readonly #config: Config;
-  readonly #logger: Logger;
-  readonly #clock: Clock;
-  readonly #host = hostname();
-  readonly #running = new Map<string, Running>();
-  readonly #advisoryLock: boolean;
-  #closed = false;
+  private readonly pool: Pool;
+  private readonly config: Config;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly host = hostname();
+  private readonly running = new Map<string, Running>();
+  private readonly advisoryLock: boolean;
+  private closed = false;
 
   /**
    * `advisoryLock: false` for embedded PGlite: its pool has one connection per process (src/db/open.ts), so a run
@@ -95,17 +95,17 @@ export class JobRunner extends EventEmitter<RunnerEvents> {
     advisoryLock?: boolean;
   }) {
     super();
-    this.#pool = options.pool;
-    this.#advisoryLock = options.advisoryLock ?? true;
-    this.#config = options.config;
-    this.#logger = options.logger;
-    this.#clock = options.clock ?? systemClock;
+    this.pool = options.pool;
+    this.advisoryLock = options.advisoryLock ?? true;
+    this.config = options.config;
+    this.logger = options.logger;
+    this.clock = options.clock ?? systemClock;
     this.definitions = new Map(options.definitions.map((d) => [d.name, d]));
   }
 
   /** True while a run of this job started by this runner is in progress. */
   isRunning(name: string): boolean {
-    return this.#running.has(name);
+    return this.running.has(name);
   }
 
   /**
@@ -120,32 +120,32 @@ export class JobRunner extends EventEmitter<RunnerEvents> {
   ): Promise<StartedRun> {
     const definition = this.definitions.get(name);
     if (!definition) throw new UnknownJob(name);
-    if (this.#closed) throw new Error('the job runner is shutting down');
-    const current = this.#running.get(name);
+    if (this.closed) throw new Error('the job runner is shutting down');
+    const current = this.running.get(name);
     if (current) throw new JobAlreadyRunning(name, current.run);
     // Claimed synchronously, before the first await, so two concurrent starts here cannot both pass.
     const slot: Running = { controller: new AbortController(), run: null, done: null };
-    this.#running.set(name, slot);
+    this.running.set(name, slot);
     let lockClient: PoolClient | null = null;
     let locked = false;
     try {
-      if (this.#advisoryLock) {
-        lockClient = await this.#pool.connect();
+      if (this.advisoryLock) {
+        lockClient = await this.pool.connect();
         const { rows } = await lockClient.query<{ locked: boolean }>(
           `select pg_try_advisory_lock(${lockKey(name)}) as locked`,
         );
         locked = rows[0]?.locked === true;
       }
-      const db = lockClient ?? this.#pool;
+      const db = lockClient ?? this.pool;
       const others = await runningRuns(db, name);
-      if (this.#advisoryLock && !locked) throw new JobAlreadyRunning(name, others[0] ?? null);
+      if (this.advisoryLock && !locked) throw new JobAlreadyRunning(name, others[0] ?? null);
       // Holding the lock: a 'running' row is stale unless its process is alive on this host (PGlite, see above).
-      const live = others.find((r) => r.host === this.#host && r.pid !== process.pid && isAlive(r.pid));
+      const live = others.find((r) => r.host === this.host && r.pid !== process.pid && isAlive(r.pid));
       if (live) throw new JobAlreadyRunning(name, live);
       await markAbandoned(
         db,
         others.map((r) => r.id),
-        this.#clock.now(),
+        this.clock.now(),
       );
       let run: JobRun;
       try {
@@ -153,8 +153,8 @@ export class JobRunner extends EventEmitter<RunnerEvents> {
           name,
           trigger,
           status: 'running',
-          startedAt: this.#clock.now(),
-          host: this.#host,
+          startedAt: this.clock.now(),
+          host: this.host,
           pid: process.pid,
         });
       } catch (error) {
@@ -168,12 +168,12 @@ export class JobRunner extends EventEmitter<RunnerEvents> {
       const onLost = () => slot.controller.abort(new Error('the connection holding the job lock was lost'));
       client?.on('error', onLost);
       this.emit('started', run);
-      slot.done = this.#execute(definition, run, client, options, hooks, slot).finally(() =>
+      slot.done = this.execute(definition, run, client, options, hooks, slot).finally(() =>
         client?.off('error', onLost),
       );
       return { run, done: slot.done };
     } catch (error) {
-      this.#running.delete(name);
+      this.running.delete(name);
       if (lockClient) {
         if (locked) await lockClient.query(`select pg_advisory_unlock(${lockKey(name)})`).catch(() => {});
         lockClient.release();
@@ -194,12 +194,12 @@ export class JobRunner extends EventEmitter<RunnerEvents> {
 
   /** Records that a scheduled run was skipped because the job was running (here or on another server). */
   async recordSkipped(name: string, trigger: JobTrigger, reason: string): Promise<JobRun> {
-    const run = await insertRun(this.#pool, {
+    const run = await insertRun(this.pool, {
       name,
       trigger,
       status: 'skipped',
-      startedAt: this.#clock.now(),
-      host: this.#host,
+      startedAt: this.clock.now(),
+      host: this.host,
       pid: process.pid,
       error: reason.slice(0, 4000),
     });
@@ -209,13 +209,13 @@ export class JobRunner extends EventEmitter<RunnerEvents> {
 
   /** Aborts the runs in progress and waits for them to record their end. */
   async close(): Promise<void> {
-    this.#closed = true;
-    const pending = [...this.#running.values()];
+    this.closed = true;
+    const pending = [...this.running.values()];
     for (const slot of pending) slot.controller.abort(new Error('the service is shutting down'));
     await Promise.all(pending.map((slot) => slot.done ?? Promise.resolve()));
   }
 
-  async #execute(
+  private async execute(
     definition: JobDefinition,
     run: JobRun,
     lockClient: PoolClient | null,
@@ -223,7 +223,7 @@ export class JobRunner extends EventEmitter<RunnerEvents> {
     hooks: { onProgress?: (progress: ExportProgress) => void },
     slot: Running,
   ): Promise<JobRun> {
-    const logger = this.#logger.child({ job: definition.name, runId: run.id });
+    const logger = this.logger.child({ job: definition.name, runId: run.id });
     let finished: JobRun = run;
     let broken: Error | undefined;
     try {
@@ -236,10 +236,10 @@ export class JobRunner extends EventEmitter<RunnerEvents> {
       };
       try {
         const result = await definition.run({
-          pool: this.#pool,
-          config: this.#config,
+          pool: this.pool,
+          config: this.config,
           logger,
-          clock: this.#clock,
+          clock: this.clock,
           runId: run.id,
           signal: slot.controller.signal,
           options,
@@ -258,14 +258,14 @@ export class JobRunner extends EventEmitter<RunnerEvents> {
       }
       try {
         // Recorded before the lock is released, so whoever takes the lock next never sees this run as 'running'.
-        finished = await finishRun(lockClient ?? this.#pool, run.id, { ...outcome, finishedAt: this.#clock.now() });
+        finished = await finishRun(lockClient ?? this.pool, run.id, { ...outcome, finishedAt: this.clock.now() });
       } catch (error) {
         broken = error as Error;
         logger.error({ err: error }, 'could not record the end of the job run; the next run will mark it abandoned');
         finished = {
           ...run,
           status: outcome.status,
-          finishedAt: this.#clock.now(),
+          finishedAt: this.clock.now(),
           error: outcome.error,
           rows: outcome.rows,
         };
@@ -280,7 +280,7 @@ export class JobRunner extends EventEmitter<RunnerEvents> {
             .catch((e: Error) => (broken = e));
         lockClient.release(broken);
       }
-      this.#running.delete(definition.name);
+      this.running.delete(definition.name);
     }
     this.emit('finished', finished);
     return finished;

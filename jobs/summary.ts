@@ -1,7 +1,7 @@
 import type { Pool } from '../src/db/pool.ts';
 import { readExportStates } from '../src/warehouse/export/exportState.ts';
 import type { JobRunner } from './runner.ts';
-import { latestRuns, recentRuns, runJson, runningRuns } from './runs.ts';
+import { latestRuns, recentRuns, runJson, runningRuns } from './jobRuns.ts';
 import { nextRunOf } from './scheduler.ts';
 
 /** What `jobs list` and GET /api/v1/jobs show: every job with its schedule, the run in progress and the last run. */

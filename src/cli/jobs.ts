@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { JobRun } from '../../jobs/runs.ts';
+import type { JobRun } from '../../jobs/jobRuns.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/open.ts';
 import type { Logger } from '../log.ts';

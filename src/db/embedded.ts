@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { Logger } from '../log.ts';
+import { isAlive } from '../processAlive.ts';
 
 /**
  * Embedded Postgres: PGlite kept under DATA_DIR/pg and served on 127.0.0.1 by pglite-socket, so the service and the
@@ -19,15 +20,6 @@ export interface EmbeddedDatabase {
 interface ServerFile {
   readonly pid: number;
   readonly port: number;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function readServerFile(file: string): Promise<ServerFile | null> {

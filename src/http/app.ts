@@ -7,7 +7,7 @@ import { readJsonBody } from './body.ts';
 import { fingerprint, runIdempotent, type Reply } from '../idempotency/store.ts';
 import { problemMiddleware, problems } from './problem.ts';
 import type { Db } from '../db/pool.ts';
-import { allowHeader, type Method, type RouteDef, type WriteOptions } from './route.ts';
+import { allowHeader, type Method, type RouteDef, type WriteOptions } from './routeDef.ts';
 import type { Services } from './services.ts';
 import { validateBody, validateText } from '../validation/body.ts';
 

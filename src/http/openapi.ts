@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import { allowHeader, type Method, type RouteDef, type RouteResponse } from './route.ts';
+import { allowHeader, type Method, type RouteDef, type RouteResponse } from './routeDef.ts';
 
 const PROBLEM = {
   type: 'object',

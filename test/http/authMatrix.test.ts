@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/keys.ts';
-import type { RouteDef } from '../../src/http/route.ts';
+import type { RouteDef } from '../../src/http/routeDef.ts';
 import { allRoutes } from '../../src/http/routes/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDefinition } from '../../jobs/definition.ts';
 import { jobDefinitions } from '../../jobs/index.ts';
 import { JobAlreadyRunning, JobRunner } from '../../jobs/runner.ts';
-import type { JobRun } from '../../jobs/runs.ts';
+import type { JobRun } from '../../jobs/jobRuns.ts';
 import { startScheduler } from '../../jobs/scheduler.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { quietLogger, type TestDatabase } from '../helpers/db.ts';

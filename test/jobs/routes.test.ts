@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobRun } from '../../jobs/runs.ts';
+import type { JobRun } from '../../jobs/jobRuns.ts';
 import { publishedPath } from '../../src/warehouse/export/snapshotFiles.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { runInAnotherProcess } from './fixtures.ts';

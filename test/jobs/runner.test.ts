@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../jobs/clock.ts';
 import type { JobDefinition } from '../../jobs/definition.ts';
 import { JobAlreadyRunning, UnknownJob } from '../../jobs/runner.ts';
-import type { JobRun } from '../../jobs/runs.ts';
+import type { JobRun } from '../../jobs/jobRuns.ts';
 import { startScheduler } from '../../jobs/scheduler.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from '../helpers/db.ts';
 import { fakeClock, gatedJob, runInAnotherProcess, testRunner } from './fixtures.ts';

@@ -5,7 +5,7 @@ import type { Db } from '../../db/pool.ts';
 import { redactFields } from '../../privacy/redactFields.ts';
 import { insertCandidates, newCandidateIds, type CandidateRow } from '../faq/candidates.ts';
 import { insertFaqEntries, linkGeneratedFaqs, type FaqEntryRow } from '../faq/entries.ts';
-import { nulErrors } from '../freeText.ts';
+import { nulErrors } from '../nulErrors.ts';
 import { expertStates } from './profiles.ts';
 import type { ExpertFeedback, ExpertFeedbackInput, FeedbackCategory, FeedbackType } from './schema.ts';
 

@@ -1,7 +1,7 @@
 import { NotFound, ValidationFailed } from '../../errors.ts';
 import { constraintError } from '../constraints.ts';
 import type { Db } from '../../db/pool.ts';
-import { nulErrors } from '../freeText.ts';
+import { nulErrors } from '../nulErrors.ts';
 import { DEFAULT_TRUST_SCORE, type Expert, type ExpertInput, type ExpertPatch } from './schema.ts';
 
 const COLUMNS = `id, user_ref, credential_type, registration_number, trust_score, is_active, specializations,

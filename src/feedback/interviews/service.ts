@@ -4,7 +4,8 @@ import { NotFound, ValidationFailed } from '../../errors.ts';
 import { constraintError } from '../constraints.ts';
 import type { Db } from '../../db/pool.ts';
 import { redactFields } from '../../privacy/redactFields.ts';
-import { nulErrors, redactList } from '../freeText.ts';
+import { redactList } from '../../privacy/redactList.ts';
+import { nulErrors } from '../nulErrors.ts';
 import {
   TEXT_FIELDS,
   type InterviewFeedback,

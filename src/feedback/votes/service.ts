@@ -7,7 +7,7 @@ import type { Db } from '../../db/pool.ts';
 import { ValidationFailed } from '../../errors.ts';
 import { pseudonymiseEmail } from '../../privacy/pseudonym.ts';
 import { redactFields } from '../../privacy/redactFields.ts';
-import { nulErrors } from '../freeText.ts';
+import { nulErrors } from '../nulErrors.ts';
 import { METADATA_MAX_BYTES, type Vote, type VoteInput } from './schema.ts';
 
 /** A vote as it is written: free text redacted, the email replaced by its pseudonym. */

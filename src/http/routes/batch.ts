@@ -1,6 +1,6 @@
 import { BatchCreated, BatchInput } from '../../feedback/batch/schema.ts';
 import { prepareBatch, writeBatch } from '../../feedback/batch/service.ts';
-import { defineRoutes } from '../route.ts';
+import { defineRoutes } from '../routeDef.ts';
 
 export const batchRoutes = defineRoutes({
   operationId: 'createBatch',

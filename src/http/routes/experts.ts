@@ -10,7 +10,7 @@ import {
 } from '../../feedback/experts/schema.ts';
 import { promoteFeedback } from '../../feedback/faq/entries.ts';
 import { Promoted } from '../../feedback/faq/schema.ts';
-import { defineRoutes } from '../route.ts';
+import { defineRoutes } from '../routeDef.ts';
 
 export const expertRoutes = defineRoutes(
   {

@@ -9,7 +9,7 @@ import {
   FaqEntryPage,
 } from '../../feedback/faq/schema.ts';
 import { problems } from '../problem.ts';
-import { defineRoutes, type HandlerInput } from '../route.ts';
+import { defineRoutes, type HandlerInput } from '../routeDef.ts';
 
 function decide(decision: 'approved' | 'rejected') {
   return async ({ params, apiKey, write }: HandlerInput) =>

@@ -1,4 +1,4 @@
-import type { RouteDef } from '../route.ts';
+import type { RouteDef } from '../routeDef.ts';
 import { systemRoutes } from './system.ts';
 import { voteRoutes } from './votes.ts';
 import { interviewRoutes } from './interviews.ts';

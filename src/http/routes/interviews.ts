@@ -12,7 +12,7 @@ import {
   prepareInterviewFeedback,
   putInterviewFeedback,
 } from '../../feedback/interviews/service.ts';
-import { defineRoutes } from '../route.ts';
+import { defineRoutes } from '../routeDef.ts';
 
 const REDACTED =
   'technical_feedback, communication_feedback, problem_solving_feedback, relevance_feedback, overall_comments and ' +

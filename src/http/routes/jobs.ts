@@ -1,9 +1,9 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { JobAlreadyRunning, UnknownJob } from '../../../jobs/runner.ts';
-import { getRun, runJson } from '../../../jobs/runs.ts';
+import { getRun, runJson } from '../../../jobs/jobRuns.ts';
 import { jobsOverview } from '../../../jobs/summary.ts';
 import { problems } from '../problem.ts';
-import { defineRoutes } from '../route.ts';
+import { defineRoutes } from '../routeDef.ts';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 

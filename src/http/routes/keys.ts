@@ -12,7 +12,7 @@ import {
 import { createApiKey, KEY_NAME_PATTERN, KeyNameTaken, SCOPES } from '../../auth/keys.ts';
 import { problems } from '../problem.ts';
 import type { Db } from '../../db/pool.ts';
-import { defineRoutes, type HandlerInput } from '../route.ts';
+import { defineRoutes, type HandlerInput } from '../routeDef.ts';
 import type { Reply } from '../../idempotency/store.ts';
 
 // The keys API (admin scope; README "Key rotation"). A name is unique among active keys; the clear key is shown in

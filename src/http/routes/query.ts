@@ -5,7 +5,7 @@ import { resultCsv } from '../../warehouse/query/resultCsv.ts';
 import { MAX_CONCURRENT_QUERIES, QUERY_PROCESS_MEMORY } from '../../warehouse/query/querySandbox.ts';
 import { SANDBOX_SETTINGS } from '../../warehouse/query/sandbox.ts';
 import { problems, type HttpProblem } from '../problem.ts';
-import { defineRoutes } from '../route.ts';
+import { defineRoutes } from '../routeDef.ts';
 
 // POST /api/v1/query (docs/CONTRACT.md "Query endpoint"): governed read-only SQL over the published warehouse. The
 // sandbox (src/warehouse/query/querySandbox.ts, a pool of query processes) decides what runs; this file maps its outcomes to

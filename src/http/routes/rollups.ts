@@ -15,7 +15,7 @@ import {
   type DayRange,
 } from '../../warehouse/rollups/rollupReads.ts';
 import { problems } from '../problem.ts';
-import { defineRoutes } from '../route.ts';
+import { defineRoutes } from '../routeDef.ts';
 import type { Services } from '../services.ts';
 
 // GET /api/v1/rollups/* (docs/CONTRACT.md): precomputed figures from the published snapshot. Every answer carries

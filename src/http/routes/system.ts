@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { docsPage } from '../docsPage.ts';
 import { openApiDocument } from '../openapi.ts';
 import { problems } from '../problem.ts';
-import { defineRoutes, type RouteDef } from '../route.ts';
+import { defineRoutes, type RouteDef } from '../routeDef.ts';
 
 const VERSION = '0.1.0';
 

@@ -1,7 +1,7 @@
 import { ConversationParams, ConversationVotes, VoteCreated, VoteInput } from '../../feedback/votes/schema.ts';
 import { conversationVotes, eraseConversation, prepareVote } from '../../feedback/votes/service.ts';
 import { problems } from '../problem.ts';
-import { defineRoutes } from '../route.ts';
+import { defineRoutes } from '../routeDef.ts';
 
 export const voteRoutes = defineRoutes(
   {

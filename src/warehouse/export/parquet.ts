@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TablePlan } from './columns.ts';
 import { closeSession, openSession } from '../shared/duckdbSession.ts';
-import { isAlive } from '../shared/processAlive.ts';
+import { isAlive } from '../../processAlive.ts';
 import { ident, literal } from '../shared/sqlText.ts';
 
 /** `.<table>.<pid>.tmp` (being written) and `.<table>.<pid>.old` (being retired): one export's private directories. */

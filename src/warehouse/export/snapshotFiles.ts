@@ -2,7 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { WAREHOUSE_FILE } from './exportTypes.ts';
-import { isAlive } from '../shared/processAlive.ts';
+import { isAlive } from '../../processAlive.ts';
 
 /**
  * The files of a warehouse directory:

@@ -70,7 +70,7 @@ class QueryProcess {
   exited = false;
   /** Started and answered once: only such a process is replaced when it ends (no restart loop on a broken setup). */
   started = false;
-  #stderr = '';
+  private stderr = '';
 
   constructor(command: string, args: string[], onExit: (proc: QueryProcess) => void) {
     this.child = spawn(command, args, {
@@ -81,7 +81,7 @@ class QueryProcess {
     // Kept to tell an out-of-memory death from another crash; never logged (DuckDB may quote the SQL there).
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (text: string) => {
-      this.#stderr = (this.#stderr + text).slice(-STDERR_TAIL);
+      this.stderr = (this.stderr + text).slice(-STDERR_TAIL);
     });
     this.ready = new Promise((resolve, reject) => {
       this.child.once('message', () => {
@@ -96,7 +96,7 @@ class QueryProcess {
       if ('id' in message && this.pending?.id === message.id) {
         const pending = this.pending;
         this.pending = null;
-        this.#idle();
+        this.idle();
         pending.resolve(message);
       }
     });
@@ -104,10 +104,10 @@ class QueryProcess {
       this.exited = true;
       const pending = this.pending;
       this.pending = null;
-      if (pending) pending.reject(this.#deathFailure(pending));
+      if (pending) pending.reject(this.deathFailure(pending));
       onExit(this);
     });
-    this.#idle();
+    this.idle();
   }
 
   /** Runs one query: interrupted by the process at timeoutMs, killed here at timeoutMs + KILL_GRACE_MS. */
@@ -124,7 +124,7 @@ class QueryProcess {
         reject: (error) => (clearTimeout(timer), reject(error)),
       };
       this.pending = pending;
-      this.#busy();
+      this.busy();
       this.child.send({ id, sql, limits } satisfies WorkerRequest, (error) => {
         if (error) this.kill();
       });
@@ -135,14 +135,14 @@ class QueryProcess {
     if (!this.exited) this.child.kill('SIGKILL');
   }
 
-  #deathFailure(pending: Pending): Error {
+  private deathFailure(pending: Pending): Error {
     if (pending.killedAfterMs !== null) {
       return new QueryFailure(
         'timeout',
         `The query ran longer than ${pending.killedAfterMs} ms, did not stop when interrupted, and was killed.`,
       );
     }
-    if (OUT_OF_MEMORY.test(this.#stderr)) {
+    if (OUT_OF_MEMORY.test(this.stderr)) {
       return new QueryFailure(
         'error',
         `Out of memory: the query needed more than the ${QUERY_PROCESS_MEMORY / 1024 ** 2} MB its process may use, ` +
@@ -153,12 +153,12 @@ class QueryProcess {
   }
 
   // An idle process does not keep the server's event loop alive; a running query does (its kill timer).
-  #idle(): void {
+  private idle(): void {
     this.child.unref();
     (this.child.channel as { unref?: () => void } | undefined)?.unref?.();
   }
 
-  #busy(): void {
+  private busy(): void {
     this.child.ref();
     (this.child.channel as { ref?: () => void } | undefined)?.ref?.();
   }
@@ -182,24 +182,24 @@ export interface QuerySandboxOptions {
  * Example: `await sandbox.run('select count(*) from votes', { maxRows: 100, maxBytes: 1e6, timeoutMs: 10_000 })`.
  */
 export class QuerySandbox {
-  readonly #maxConcurrent: number;
-  readonly #logger: Logger | undefined;
-  readonly #idle: QueryProcess[] = [];
-  readonly #all = new Set<QueryProcess>();
-  readonly #command: { command: string; args: string[] };
-  #running = 0;
-  #nextId = 1;
-  #closed = false;
+  private readonly maxConcurrent: number;
+  private readonly logger: Logger | undefined;
+  private readonly idle: QueryProcess[] = [];
+  private readonly all = new Set<QueryProcess>();
+  private readonly command: { command: string; args: string[] };
+  private running = 0;
+  private nextId = 1;
+  private closed = false;
 
   constructor(warehouseDir: string, options: QuerySandboxOptions = {}) {
-    this.#maxConcurrent = options.maxConcurrent ?? MAX_CONCURRENT_QUERIES;
-    this.#logger = options.logger;
+    this.maxConcurrent = options.maxConcurrent ?? MAX_CONCURRENT_QUERIES;
+    this.logger = options.logger;
     const node = [process.execPath, '--import', 'tsx', WORKER_ENTRY, warehouseDir];
     const prlimit = findPrlimit();
     if (prlimit === null) {
-      this.#logger?.warn('prlimit (util-linux) not found: query processes run without their own memory limit');
+      this.logger?.warn('prlimit (util-linux) not found: query processes run without their own memory limit');
     }
-    this.#command =
+    this.command =
       prlimit === null
         ? { command: node[0]!, args: node.slice(1) }
         : { command: prlimit, args: [`--data=${QUERY_PROCESS_MEMORY}`, '--', ...node] };
@@ -207,25 +207,25 @@ export class QuerySandbox {
 
   /** Runs one query; throws QueryFailure when it is refused, fails, times out, or cannot run now. */
   async run(sql: string, limits: QueryLimits): Promise<SandboxResult> {
-    if (this.#closed) throw new Error('the query sandbox is closed');
-    if (this.#running >= this.#maxConcurrent) {
-      throw new QueryFailure('busy', `${this.#maxConcurrent} queries are already running; retry shortly.`);
+    if (this.closed) throw new Error('the query sandbox is closed');
+    if (this.running >= this.maxConcurrent) {
+      throw new QueryFailure('busy', `${this.maxConcurrent} queries are already running; retry shortly.`);
     }
-    this.#running++;
+    this.running++;
     try {
-      const proc = this.#idle.pop() ?? this.#spawn();
+      const proc = this.idle.pop() ?? this.spawn();
       await proc.ready;
-      const reply = await proc.run(this.#nextId++, sql, limits);
+      const reply = await proc.run(this.nextId++, sql, limits);
       if (reply.settingsChanged.length > 0) {
-        this.#logger?.warn(
+        this.logger?.warn(
           { event: 'query_sandbox_settings_changed', settings: reply.settingsChanged },
           'a query changed the sandbox settings: its process was discarded',
         );
-        this.#discard(proc);
+        this.discard(proc);
       } else if (reply.memoryBytes > RECYCLE_ABOVE || /out of memory/i.test(reply.failure?.message ?? '')) {
-        this.#discard(proc);
-      } else if (!this.#closed) {
-        this.#idle.push(proc);
+        this.discard(proc);
+      } else if (!this.closed) {
+        this.idle.push(proc);
       } else {
         proc.kill();
       }
@@ -233,25 +233,25 @@ export class QuerySandbox {
       if (reply.failure) throw new QueryFailure(reply.failure.outcome, reply.failure.message);
       throw new Error(`the warehouse query failed: ${reply.fault ?? 'no answer'}`);
     } finally {
-      this.#running--;
+      this.running--;
     }
   }
 
   /** The process ids of the query processes (for tests that crash one). */
   pids(): number[] {
-    return [...this.#all].flatMap((proc) => (proc.child.pid === undefined ? [] : [proc.child.pid]));
+    return [...this.all].flatMap((proc) => (proc.child.pid === undefined ? [] : [proc.child.pid]));
   }
 
   /** The process ids of the processes running a query now. */
   runningPids(): number[] {
-    return [...this.#all].flatMap((proc) => (proc.pending && proc.child.pid !== undefined ? [proc.child.pid] : []));
+    return [...this.all].flatMap((proc) => (proc.pending && proc.child.pid !== undefined ? [proc.child.pid] : []));
   }
 
   /** Stops every query process; a query in flight fails. */
   async close(): Promise<void> {
-    this.#closed = true;
-    const all = [...this.#all];
-    this.#idle.length = 0;
+    this.closed = true;
+    const all = [...this.all];
+    this.idle.length = 0;
     await Promise.all(
       all.map(
         (proc) =>
@@ -264,24 +264,24 @@ export class QuerySandbox {
     );
   }
 
-  #spawn(): QueryProcess {
-    const proc = new QueryProcess(this.#command.command, this.#command.args, (gone) => this.#gone(gone));
-    this.#all.add(proc);
+  private spawn(): QueryProcess {
+    const proc = new QueryProcess(this.command.command, this.command.args, (gone) => this.gone(gone));
+    this.all.add(proc);
     return proc;
   }
 
-  #discard(proc: QueryProcess): void {
-    this.#all.delete(proc);
+  private discard(proc: QueryProcess): void {
+    this.all.delete(proc);
     proc.kill();
   }
 
   /** A process ended (crash, kill, discard): forget it, and start its replacement so the next query need not wait. */
-  #gone(proc: QueryProcess): void {
-    const wasKnown = this.#all.delete(proc);
-    const idleAt = this.#idle.indexOf(proc);
-    if (idleAt >= 0) this.#idle.splice(idleAt, 1);
-    if (wasKnown) this.#logger?.info({ event: 'query_process_ended' }, 'a query process ended; it is replaced');
-    if (this.#closed || !proc.started || this.#all.size >= this.#maxConcurrent) return;
-    this.#idle.push(this.#spawn());
+  private gone(proc: QueryProcess): void {
+    const wasKnown = this.all.delete(proc);
+    const idleAt = this.idle.indexOf(proc);
+    if (idleAt >= 0) this.idle.splice(idleAt, 1);
+    if (wasKnown) this.logger?.info({ event: 'query_process_ended' }, 'a query process ended; it is replaced');
+    if (this.closed || !proc.started || this.all.size >= this.maxConcurrent) return;
+    this.idle.push(this.spawn());
   }
 }

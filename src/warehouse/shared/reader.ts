@@ -29,14 +29,14 @@ function fileKey(stat: { ino: number | bigint; dev: number | bigint; size: numbe
  * Example: `const n = await reader.withConnection(async (c) => (await c.runAndReadAll('select 1')).getRows())`.
  */
 export class WarehouseReader {
-  readonly #file: string;
-  readonly #options: Record<string, string>;
-  readonly #onOpen: ((instance: DuckDBInstance) => Promise<void>) | undefined;
-  #current: OpenSnapshot | null = null;
-  #opening: Promise<OpenSnapshot> | null = null;
-  #openingKey: string | null = null;
-  #closed = false;
-  #sequence = 0;
+  private readonly file: string;
+  private readonly options: Record<string, string>;
+  private readonly onOpen: ((instance: DuckDBInstance) => Promise<void>) | undefined;
+  private current: OpenSnapshot | null = null;
+  private opening: Promise<OpenSnapshot> | null = null;
+  private openingKey: string | null = null;
+  private closed = false;
+  private sequence = 0;
 
   /**
    * `options` are extra DuckDB settings for the read-only instance (e.g. memory_limit, threads). `onOpen` runs once on
@@ -48,14 +48,14 @@ export class WarehouseReader {
     options: Record<string, string> = {},
     onOpen?: (instance: DuckDBInstance) => Promise<void>,
   ) {
-    this.#file = publishedPath(warehouseDir);
-    this.#options = options;
-    this.#onOpen = onOpen;
+    this.file = publishedPath(warehouseDir);
+    this.options = options;
+    this.onOpen = onOpen;
   }
 
   /** The published file's path. */
   get path(): string {
-    return this.#file;
+    return this.file;
   }
 
   /**
@@ -63,8 +63,8 @@ export class WarehouseReader {
    * warehouse was never exported. One connection per call, so concurrent calls never share one.
    */
   async withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T | null> {
-    if (this.#closed) throw new Error('the warehouse reader is closed');
-    const snapshot = await this.#acquire();
+    if (this.closed) throw new Error('the warehouse reader is closed');
+    const snapshot = await this.acquire();
     if (snapshot === null) return null;
     try {
       const conn = await snapshot.instance.connect();
@@ -74,7 +74,7 @@ export class WarehouseReader {
         conn.closeSync();
       }
     } finally {
-      this.#release(snapshot);
+      this.release(snapshot);
     }
   }
 
@@ -83,7 +83,7 @@ export class WarehouseReader {
    * answers. A never-exported warehouse is ready.
    */
   async check(): Promise<void> {
-    const dir = path.dirname(this.#file);
+    const dir = path.dirname(this.file);
     await fs.mkdir(dir, { recursive: true });
     await fs.access(dir, fsConstants.W_OK);
     await this.withConnection(async (conn) => {
@@ -93,46 +93,46 @@ export class WarehouseReader {
 
   /** Closes every instance once its in-flight calls are done; further calls throw. */
   async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#opening) await this.#opening.catch(() => null);
-    const current = this.#current;
-    this.#current = null;
-    if (current) this.#retire(current);
+    this.closed = true;
+    if (this.opening) await this.opening.catch(() => null);
+    const current = this.current;
+    this.current = null;
+    if (current) this.retire(current);
   }
 
-  async #acquire(): Promise<OpenSnapshot | null> {
+  private async acquire(): Promise<OpenSnapshot | null> {
     let stat;
     try {
-      stat = await fs.stat(this.#file);
+      stat = await fs.stat(this.file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
     const key = fileKey(stat);
-    if (this.#current?.key === key) {
-      this.#current.inFlight++;
-      return this.#current;
+    if (this.current?.key === key) {
+      this.current.inFlight++;
+      return this.current;
     }
-    if (!this.#opening || this.#openingKey !== key) {
-      this.#openingKey = key;
-      this.#opening = this.#open(key, ++this.#sequence);
+    if (!this.opening || this.openingKey !== key) {
+      this.openingKey = key;
+      this.opening = this.open(key, ++this.sequence);
     }
-    const opening = this.#opening;
+    const opening = this.opening;
     let snapshot: OpenSnapshot;
     try {
       snapshot = await opening;
     } finally {
-      if (this.#opening === opening) {
-        this.#opening = null;
-        this.#openingKey = null;
+      if (this.opening === opening) {
+        this.opening = null;
+        this.openingKey = null;
       }
     }
     snapshot.inFlight++;
-    if (this.#current !== snapshot) {
-      const previous = this.#current;
-      if (!this.#closed && (previous === null || previous.sequence < snapshot.sequence)) {
-        this.#current = snapshot;
-        if (previous) this.#retire(previous);
+    if (this.current !== snapshot) {
+      const previous = this.current;
+      if (!this.closed && (previous === null || previous.sequence < snapshot.sequence)) {
+        this.current = snapshot;
+        if (previous) this.retire(previous);
       } else {
         // Opened after a newer file was adopted (or after close): serve this call, then close it.
         snapshot.retired = true;
@@ -141,11 +141,11 @@ export class WarehouseReader {
     return snapshot;
   }
 
-  async #open(key: string, sequence: number): Promise<OpenSnapshot> {
-    const instance = await DuckDBInstance.create(this.#file, { ...this.#options, access_mode: 'READ_ONLY' });
-    if (this.#onOpen) {
+  private async open(key: string, sequence: number): Promise<OpenSnapshot> {
+    const instance = await DuckDBInstance.create(this.file, { ...this.options, access_mode: 'READ_ONLY' });
+    if (this.onOpen) {
       try {
-        await this.#onOpen(instance);
+        await this.onOpen(instance);
       } catch (error) {
         instance.closeSync();
         throw error;
@@ -154,12 +154,12 @@ export class WarehouseReader {
     return { key, sequence, instance, inFlight: 0, retired: false };
   }
 
-  #release(snapshot: OpenSnapshot): void {
+  private release(snapshot: OpenSnapshot): void {
     snapshot.inFlight--;
     if (snapshot.retired && snapshot.inFlight === 0) snapshot.instance.closeSync();
   }
 
-  #retire(snapshot: OpenSnapshot): void {
+  private retire(snapshot: OpenSnapshot): void {
     if (snapshot.retired) return;
     snapshot.retired = true;
     if (snapshot.inFlight === 0) snapshot.instance.closeSync();

@@ -1,11 +1,4 @@
-import type { Counter } from 'prom-client';
 import type { FieldError } from '../errors.ts';
-import { redactFields } from '../privacy/redactFields.ts';
-
-/** Redacts each string of a list (knowledge_gaps, learning_recommendations) and counts what was found. */
-export function redactList(items: readonly string[], counter?: Counter<'kind'>): string[] {
-  return items.map((text) => redactFields({ text }, ['text'], counter).text);
-}
 
 /**
  * The paths of strings holding U+0000, which Postgres text and jsonb cannot store: refused as 422 with their path
