@@ -4,13 +4,6 @@
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
-  const DIMENSIONS = [
-    'technical_accuracy_score',
-    'communication_clarity_score',
-    'problem_solving_score',
-    'relevance_score',
-    'overall_score',
-  ];
   const COLORS = ['#2f6fdf', '#d9480f', '#2b8a3e', '#7048e8', '#1d2330'];
   const charts = [];
 
@@ -161,8 +154,10 @@
   }
 
   function renderInterviews(i) {
+    // The API lists every dimension in `overall`, in order, even without data: the page names none of its own.
+    const dimensions = i.overall.map((o) => o.dimension);
     const weeks = [...new Set(i.weekly.map((w) => w.period))].sort();
-    const series = DIMENSIONS.map((dim) =>
+    const series = dimensions.map((dim) =>
       weeks.map((p) => i.weekly.find((w) => w.dimension === dim && w.period === p)?.p50 ?? null),
     );
     chart(
@@ -171,7 +166,7 @@
         title: 'Median score per ISO week',
         series: [
           {},
-          ...DIMENSIONS.map((dim, k) => ({
+          ...dimensions.map((dim, k) => ({
             label: dim.replace(/_score$/, '').replace(/_/g, ' '),
             stroke: COLORS[k],
             spanGaps: true,

@@ -1,4 +1,5 @@
 import { VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { SCORE_FIELDS } from '../../feedback/interviews/schema.ts';
 
 /**
  * The reads behind GET /api/v1/rollups/* (docs/decisions/0011): queries over the rollup tables of a published snapshot
@@ -21,13 +22,7 @@ export type JsonValue = string | number | boolean | null;
 export type JsonRow = Record<string, JsonValue>;
 
 /** The five interview score dimensions, in the order responses list them (the score column names). */
-export const SCORE_DIMENSIONS = [
-  'technical_accuracy_score',
-  'communication_clarity_score',
-  'problem_solving_score',
-  'relevance_score',
-  'overall_score',
-] as const;
+export const SCORE_DIMENSIONS = SCORE_FIELDS;
 
 /** How many downvote reasons and knowledge gaps a response lists. */
 export const TOP_N = 20;
