@@ -38,18 +38,29 @@ const pointer = (parent: string, key: string | number) =>
  */
 export function malformedStrings(value: unknown, limit: number): { path: string; message: string }[] {
   const found: { path: string; message: string }[] = [];
-  const stack: [unknown, string][] = [[value, '']];
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) found.push({ path: '/', message: LONE_SURROGATE });
+    return found;
+  }
+  // Only containers go on the stack, and a path is built only for a container or a bad string: a 1 MB array of
+  // half a million strings costs half a million isWellFormed calls and no allocation.
+  const stack: [object, string][] = value !== null && typeof value === 'object' ? [[value, '']] : [];
   while (stack.length > 0 && found.length < limit) {
     const [node, path] = stack.pop()!;
-    if (typeof node === 'string') {
-      if (!node.isWellFormed()) found.push({ path: path || '/', message: LONE_SURROGATE });
-    } else if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], pointer(path, i)]);
-    } else if (node !== null && typeof node === 'object') {
-      for (const [key, child] of Object.entries(node as Record<string, unknown>).reverse()) {
+    const visit = (key: string | number, child: unknown) => {
+      if (typeof child === 'string') {
+        if (!child.isWellFormed()) found.push({ path: pointer(path, key), message: LONE_SURROGATE });
+      } else if (child !== null && typeof child === 'object') {
+        stack.push([child, pointer(path, key)]);
+      }
+    };
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) visit(i, node[i]);
+    } else {
+      for (const [key, child] of Object.entries(node)) {
         if (!key.isWellFormed())
           found.push({ path: pointer(path, key.toWellFormed()), message: `its name ${LONE_SURROGATE.slice(5)}` });
-        stack.push([child, pointer(path, key)]);
+        visit(key, child);
       }
     }
   }
