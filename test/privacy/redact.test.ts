@@ -458,7 +458,9 @@ describe('properties', () => {
       .array(
         fc.oneof(
           validCard,
-          fc.string({ maxLength: 12 }).filter((s) => !s.includes('[')),
+          // No country code among the words: "LT00 4000000000000002" is an IBAN-shaped string, which is left whole
+          // when its checksum fails rather than cut into a [CARD] (README "Privacy", precedence).
+          fc.string({ maxLength: 12 }).filter((s) => !s.includes('[') && !/[A-Z]{2}(\d|$)/.test(s)),
         ),
         { maxLength: 6 },
       )
