@@ -47,7 +47,7 @@ function observe(services: Services) {
         {
           requestId,
           method: ctx.method,
-          path: ctx.path,
+          // The route template, never the path: a path carries ids (a conversation id may be personal).
           route,
           status: ctx.status,
           durationMs: Math.round(seconds * 1e4) / 10,

@@ -282,6 +282,11 @@ export function sendProblem(ctx: Context, problem: HttpProblem, requestId: strin
   };
 }
 
+/** The route template a log line may name (never the path, which carries ids). */
+function routeOf(ctx: Context): string {
+  return (ctx.state.routeTemplate as string | undefined) ?? '(unmatched)';
+}
+
 /**
  * The outermost middleware: every error becomes problem+json. Unexpected errors are logged once, with the request
  * id and never with the body, and answered as a bare 500.
@@ -308,11 +313,11 @@ export function problemMiddleware(logger: Logger) {
             expose ? (error as Error).message : 'Bad request.',
           );
         } else {
-          logger.error({ err: error, requestId, method: ctx.method, path: ctx.path }, 'unexpected error');
+          logger.error({ err: error, requestId, method: ctx.method, route: routeOf(ctx) }, 'unexpected error');
           problem = problems.internal();
         }
       } else if (problem.status === 503) {
-        logger.warn({ requestId, err: error, method: ctx.method, path: ctx.path }, 'database unavailable');
+        logger.warn({ requestId, err: error, method: ctx.method, route: routeOf(ctx) }, 'database unavailable');
       }
       sendProblem(ctx, problem, requestId);
     }

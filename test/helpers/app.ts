@@ -10,6 +10,7 @@ import { allRoutes } from '../../src/http/routes/index.ts';
 import type { Services } from '../../src/http/services.ts';
 import { buildServices } from '../../src/server.ts';
 import { createTestDatabase, quietLogger, type TestDatabase } from './db.ts';
+import type { Logger } from '../../src/log.ts';
 
 export interface TestApp {
   readonly url: string;
@@ -42,7 +43,12 @@ export interface TestResponse {
 export const PII_SECRET = 'test-secret-0123456789abcdef';
 
 /** The real app on an ephemeral port over a fresh test database. */
-export async function startTestApp(env: Record<string, string> = {}, existing?: TestDatabase): Promise<TestApp> {
+/** `logger`: where the app logs (silent by default); a test that reads the log lines passes its own. */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  existing?: TestDatabase,
+  logger: Logger = quietLogger,
+): Promise<TestApp> {
   const db = existing ?? (await createTestDatabase());
   const dataDir = await mkdtemp(path.join(tmpdir(), 'fw-test-'));
   const config = configFromEnv({
@@ -57,7 +63,7 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
   const services = await buildServices(
     config,
     { url: db.url, pool: db.pool, jobPool: db.pool, embedded: !db.real, close: async () => {} },
-    quietLogger,
+    logger,
   );
   const app = createApp(services, allRoutes(), [dashboards()]);
   const server = http.createServer(app.callback());
