@@ -16,6 +16,7 @@ export default defineConfig({
       ? [...configDefaults.exclude, FAULTS_GLOB]
       : [...configDefaults.exclude, FAULTS_GLOB, PG_ONLY_GLOB],
     globalSetup: ['test/helpers/globalSetup.ts'],
+    setupFiles: ['test/helpers/fastCheckSeed.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Each test file gets its own database cloned from a migrated template, so files can run in parallel.
