@@ -7,7 +7,7 @@ import { readJsonBody } from './body.ts';
 import { fingerprint, runIdempotent, type Reply } from '../idempotency/store.ts';
 import { problemMiddleware, problems } from './problem.ts';
 import type { Db } from '../db/pool.ts';
-import { allowHeader, type Method, type RouteDef, type WriteOptions } from './routeDef.ts';
+import { allowHeader, routeOf, type Method, type RouteDef, type WriteOptions } from './routeDef.ts';
 import type { Services } from './services.ts';
 import { validateBody, validateText } from '../validation/body.ts';
 
@@ -18,9 +18,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * client can mint label values (the Prometheus docs' "Use labels": every label value is a new time series).
  */
 const METRIC_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-
-/** The route label of a request that matched no route template: one value, whatever the path was. */
-export const UNMATCHED_ROUTE = '(unmatched)';
 
 /** The method label of a method outside METRIC_METHODS. */
 export const OTHER_METHOD = '(other)';
@@ -38,7 +35,7 @@ function observe(services: Services) {
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // Labels come only from route templates and a fixed method list, never from the raw path or method.
-      const route = (ctx.state.routeTemplate as string | undefined) ?? UNMATCHED_ROUTE;
+      const route = routeOf(ctx);
       const method = METRIC_METHODS.has(ctx.method) ? ctx.method : OTHER_METHOD;
       const labels = { method, route, status: String(ctx.status) };
       services.metrics.httpRequests.inc(labels);

@@ -24,6 +24,7 @@ import {
   type FieldError,
 } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { routeOf } from './routeDef.ts';
 
 export { MAX_PROBLEM_ERRORS, type FieldError };
 
@@ -280,11 +281,6 @@ export function sendProblem(ctx: Context, problem: HttpProblem, requestId: strin
     ...(problem.errors ? { errors: problem.errors } : {}),
     ...problem.extra,
   };
-}
-
-/** The route template a log line may name (never the path, which carries ids). */
-function routeOf(ctx: Context): string {
-  return (ctx.state.routeTemplate as string | undefined) ?? '(unmatched)';
 }
 
 /**

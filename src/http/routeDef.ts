@@ -83,3 +83,14 @@ export interface RouteDef {
 export function defineRoutes(...routes: RouteDef[]): RouteDef[] {
   return routes;
 }
+
+/** The route label of a request that matched no route template: one value, whatever the path was. */
+const UNMATCHED_ROUTE = '(unmatched)';
+
+/**
+ * The route template a metric or a log line names for this request, never its path (paths carry ids, which may be
+ * personal, and would mint a label value per id).
+ */
+export function routeOf(ctx: Context): string {
+  return (ctx.state.routeTemplate as string | undefined) ?? UNMATCHED_ROUTE;
+}
