@@ -117,9 +117,8 @@ export async function withOwnTransaction<T>(pool: Pool, fn: (client: PoolClient)
   try {
     return await fn(client);
   } catch (error) {
-    if (connectionLost(client)) {
-      broken = error as Error;
-    } else {
+    // A lost connection has nothing to roll back (the server ended the transaction); finally destroys the client.
+    if (!connectionLost(client)) {
       try {
         await client.query('rollback');
       } catch (rollbackError) {
