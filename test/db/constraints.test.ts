@@ -104,6 +104,16 @@ describe('expert tables', () => {
     );
   });
 
+  it('take feedback without confidence or time, and refuse an answer_ref that is empty or over 200 characters', async () => {
+    const id = await expert();
+    await one(INSERT_EXPERT_FEEDBACK, [id, 'correct', null, null, null]);
+    const withRef = `insert into expert_feedback (expert_id, query_text, original_answer, feedback_type, answer_ref)
+      values ($1, 'q', 'a', 'correct', $2) returning id`;
+    await one(withRef, [id, 'a'.repeat(200)]);
+    await refused(withRef, [id, ''], CHECK);
+    await refused(withRef, [id, 'a'.repeat(201)], CHECK);
+  });
+
   it('refuse feedback breaking its rules', async () => {
     const id = await expert();
     await refused(INSERT_EXPERT_FEEDBACK, [id, 'wrong', null, 0.5, 10], CHECK);

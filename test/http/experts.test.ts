@@ -191,6 +191,36 @@ describe('POST /api/v1/expert-feedback', () => {
     expect(got.json).toEqual(res.json);
   });
 
+  it('accepts feedback without confidence or time (stored as null) and keeps answer_ref as given', async () => {
+    const expert = await newExpert();
+    const res = await app.request('POST', '/api/v1/expert-feedback', {
+      key: ingest,
+      body: review(expert, {
+        feedback_type: 'correct',
+        category: null,
+        improved_answer: null,
+        confidence_score: undefined,
+        time_spent_seconds: null,
+        answer_ref: 'answer-42/mario.rossi@example.it',
+      }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.json).toMatchObject({
+      confidence_score: null,
+      time_spent_seconds: null,
+      answer_ref: 'answer-42/mario.rossi@example.it',
+    });
+    const got = await app.request('GET', `/api/v1/expert-feedback/${res.json.id}`, { key: read });
+    expect(got.json).toEqual(res.json);
+    const stored = await app.db.pool.query(
+      'select confidence_score, time_spent_seconds, answer_ref from expert_feedback where id = $1',
+      [res.json.id],
+    );
+    expect(stored.rows).toEqual([
+      { confidence_score: null, time_spent_seconds: null, answer_ref: 'answer-42/mario.rossi@example.it' },
+    ]);
+  });
+
   it('redacts PII in query_text, original_answer and improved_answer (and so in the candidate)', async () => {
     const expert = await newExpert();
     const res = await app.request('POST', '/api/v1/expert-feedback', {
@@ -287,6 +317,8 @@ describe('POST /api/v1/expert-feedback', () => {
     ['a fractional time spent', { time_spent_seconds: 1.5 }, '/time_spent_seconds'],
     ['a missing query_text', { query_text: undefined }, '/query_text'],
     ['an unknown field', { score: 3 }, '/score'],
+    ['an empty answer_ref', { answer_ref: '' }, '/answer_ref'],
+    ['an answer_ref over 200 characters', { answer_ref: 'a'.repeat(201) }, '/answer_ref'],
   ])('answers 422 for %s', async (_label, overrides, path) => {
     const expert = await newExpert();
     const res = await app.request('POST', '/api/v1/expert-feedback', { key: ingest, body: review(expert, overrides) });

@@ -18,8 +18,9 @@ export interface ExpertFeedbackRow {
   readonly feedback_type: FeedbackType;
   readonly category: FeedbackCategory | null;
   readonly improved_answer: string | null;
-  readonly confidence_score: number;
-  readonly time_spent_seconds: number;
+  readonly confidence_score: number | null;
+  readonly time_spent_seconds: number | null;
+  readonly answer_ref: string | null;
 }
 
 /**
@@ -54,8 +55,9 @@ export function prepareExpertFeedback(
     ...texts,
     feedback_type: input.feedback_type,
     category: input.category ?? null,
-    confidence_score: input.confidence_score,
-    time_spent_seconds: input.time_spent_seconds,
+    confidence_score: input.confidence_score ?? null,
+    time_spent_seconds: input.time_spent_seconds ?? null,
+    answer_ref: input.answer_ref ?? null,
   };
 }
 
@@ -100,9 +102,9 @@ export async function insertExpertFeedbacks(
   const col = <K extends keyof ExpertFeedbackRow>(k: K) => rows.map((r) => r[k]);
   const { rows: inserted } = await db.query<FeedbackDbRow>(
     `insert into expert_feedback (id, expert_id, query_text, original_answer, feedback_type, category, improved_answer,
-       confidence_score, time_spent_seconds)
+       confidence_score, time_spent_seconds, answer_ref)
      select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-       $8::numeric[], $9::int[])
+       $8::numeric[], $9::int[], $10::text[])
      returning id, created_at, updated_at`,
     [
       col('id'),
@@ -114,6 +116,7 @@ export async function insertExpertFeedbacks(
       col('improved_answer'),
       col('confidence_score'),
       col('time_spent_seconds'),
+      col('answer_ref'),
     ],
   );
   const times = new Map(inserted.map((r) => [r.id, r]));
@@ -203,7 +206,7 @@ export async function getExpertFeedback(db: Db, id: string): Promise<ExpertFeedb
     }
   >(
     `select f.id, f.expert_id, f.query_text, f.original_answer, f.feedback_type, f.category, f.improved_answer,
-            f.confidence_score, f.time_spent_seconds, f.generated_faq_id, f.created_at, f.updated_at,
+            f.confidence_score, f.time_spent_seconds, f.answer_ref, f.generated_faq_id, f.created_at, f.updated_at,
             c.id as candidate_id, c.status as candidate_status, c.auto_approved as candidate_auto,
             c.faq_entry_id as candidate_faq
        from expert_feedback f left join expert_faq_candidates c on c.feedback_id = f.id

@@ -1,5 +1,5 @@
 import { Type, type Static, type TUnsafe } from '@sinclair/typebox';
-import { NullableString, StringEnum, Timestamp, Uuid } from '../schemaTypes.ts';
+import { Nullable, NullableString, StringEnum, Timestamp, Uuid } from '../schemaTypes.ts';
 
 /** docs/decisions/0012; the same lists are CHECK constraints in sql/migrations/0002_interviews_experts.sql. */
 export const CREDENTIAL_TYPES = [
@@ -22,6 +22,8 @@ export type FeedbackType = (typeof FEEDBACK_TYPES)[number];
 export type FeedbackCategory = (typeof FEEDBACK_CATEGORIES)[number];
 
 export const TEXT_MAX = 20_000;
+/** expert_feedback.answer_ref: an id in the client's system (sql/migrations/0008_expert_answer_ref.sql). */
+export const ANSWER_REF_MAX = 200;
 /** trust_score of a profile created without one: below the default auto-approval threshold (0.9). */
 export const DEFAULT_TRUST_SCORE = 0.5;
 
@@ -104,8 +106,23 @@ export const ExpertFeedbackInput = Type.Object(
         description: 'The expert\u2019s answer; with incomplete/incorrect it makes an FAQ candidate. PII is redacted',
       }),
     ),
-    confidence_score: Score01("The expert's confidence in the verdict, 0..1"),
-    time_spent_seconds: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Review time' }),
+    confidence_score: Type.Optional(
+      Nullable(Score01("The expert's confidence in the verdict, 0..1; optional (null: not asked)")),
+    ),
+    time_spent_seconds: Type.Optional(
+      Nullable(
+        Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Review time; optional (null: not measured)' }),
+      ),
+    ),
+    answer_ref: Type.Optional(
+      NullableString({
+        minLength: 1,
+        maxLength: ANSWER_REF_MAX,
+        description:
+          "The reviewed AI answer's id in your system: verdicts of several experts on one answer_ref are compared " +
+          '(expert agreement). Stored as given (an id, not redacted)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -122,8 +139,9 @@ export const ExpertFeedback = Type.Object({
   feedback_type: StringEnum(FEEDBACK_TYPES),
   category: Type.Union([StringEnum(FEEDBACK_CATEGORIES), Type.Null()]),
   improved_answer: Type.Union([Type.String(), Type.Null()]),
-  confidence_score: Type.Number(),
-  time_spent_seconds: Type.Integer(),
+  confidence_score: Type.Union([Type.Number(), Type.Null()]),
+  time_spent_seconds: Type.Union([Type.Integer(), Type.Null()]),
+  answer_ref: Type.Union([Type.String(), Type.Null()]),
   generated_faq_id: Type.Union([Uuid, Type.Null()], { description: 'The FAQ entry made from this feedback' }),
   faq_candidate: Type.Union(
     [
