@@ -1,0 +1,229 @@
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MANIFEST_FILE, type LakeManifest } from '../../../src/warehouse/export/lakeTypes.ts';
+import { literal } from '../../../src/warehouse/shared/sqlText.ts';
+import { duckLakeDigests, pgLakeDigests, readLakeManifest } from '../../helpers/lakeDigest.ts';
+import { exportNow, tempWarehouse } from './compare.ts';
+import { closeExportFixture, openExportFixture, type ExportFixture } from './exportFixture.ts';
+
+/**
+ * The Parquet lake (README "At scale"): hive partitions by UTC day, only the touched partitions rewritten, a
+ * manifest published last, retired files kept for readers unless they hold erased rows, and types every engine
+ * reads. Read back here with DuckDB from the manifest's file list; test/lake/ reads it with ClickHouse.
+ */
+let fixture: ExportFixture | undefined;
+let lake: { dir: string; remove: () => Promise<void> } | undefined;
+
+beforeAll(async () => {
+  fixture = await openExportFixture();
+  lake = await tempWarehouse();
+});
+afterAll(async () => {
+  await closeExportFixture(fixture);
+  await lake?.remove();
+});
+
+const exportLake = (options: { retention?: number; lake?: boolean } = {}) =>
+  exportNow(fixture!.db.pool, fixture!.warehouse.dir, {
+    parquetDir: options.lake === false ? null : lake!.dir,
+    lakeRetentionMinutes: options.retention ?? 60,
+  });
+
+async function expectLakeEqualsPostgres(): Promise<void> {
+  const postgres = await pgLakeDigests(fixture!.db.pool);
+  expect(await duckLakeDigests(fixture!.db.pool, lake!.dir)).toEqual(postgres);
+}
+
+/** The lake's data files on disk, lake-relative. */
+async function lakeFiles(): Promise<string[]> {
+  const entries = await readdir(lake!.dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.parquet'))
+    .map((e) => path.relative(lake!.dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+const listed = (m: LakeManifest) =>
+  Object.values(m.tables)
+    .flatMap((t) => t.files.map((f) => f.path))
+    .sort();
+
+describe('the Parquet lake', { timeout: 120_000 }, () => {
+  let first: LakeManifest;
+
+  it('a full export writes hive partitions and publishes a manifest that lists exactly them, equal to Postgres', async () => {
+    const result = await exportLake();
+    expect(result.lake).toMatchObject({ dir: lake!.dir });
+    expect(result.lake!.filesWritten).toBeGreaterThan(0);
+    first = await readLakeManifest(lake!.dir);
+    expect(first).toMatchObject({
+      format: 'feedback-warehouse-lake/1',
+      export_id: result.runId,
+      as_of: result.asOf.toISOString(),
+      watermark: result.watermark,
+      retired: [],
+    });
+    expect(listed(first)).toEqual(await lakeFiles());
+    for (const file of first.tables.votes!.files) {
+      expect(file.path).toMatch(new RegExp(`^votes/day=\\d{4}-\\d{2}-\\d{2}/part-${result.runId}\\.parquet$`));
+      expect(file.bytes).toBe((await stat(path.join(lake!.dir, file.path))).size);
+    }
+    expect(first.tables.expert_profiles!.files.map((f) => f.path)).toEqual([
+      `expert_profiles/part-${result.runId}.parquet`,
+    ]);
+    const { rows } = await fixture!.db.pool.query('select count(*)::int as n from votes');
+    expect(first.tables.votes!.rows).toBe(rows[0].n);
+    await expectLakeEqualsPostgres();
+  });
+
+  it('writes types every engine reads: ids as text, text lists as LIST<STRING>, UTC micros, INT64, JSON as text', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    try {
+      const conn = await instance.connect();
+      try {
+        const schemaOf = async (table: string) => {
+          const file = path.join(lake!.dir, first.tables[table]!.files[0]!.path);
+          const reader = await conn.runAndReadAll(
+            `select name, type, logical_type::varchar as logical, converted_type::varchar as converted
+               from parquet_schema(${literal(file)})`,
+          );
+          return Object.fromEntries(reader.getRowObjectsJson().map((r) => [String(r.name), r]));
+        };
+        const feedback = await schemaOf('interview_feedbacks');
+        expect(feedback.id).toMatchObject({ type: 'BYTE_ARRAY', converted: 'UTF8', logical: null });
+        expect(feedback.session_id).toMatchObject({ type: 'BYTE_ARRAY', converted: 'UTF8', logical: null });
+        expect(feedback.knowledge_gaps).toMatchObject({ converted: 'LIST' });
+        expect(feedback.learning_recommendations).toMatchObject({ converted: 'LIST' });
+        expect(feedback.overall_score).toMatchObject({ type: 'INT64' });
+        expect(feedback.created_at).toMatchObject({ type: 'INT64', converted: 'TIMESTAMP_MICROS' });
+        expect(String(feedback.created_at!.logical)).toMatch(/isAdjustedToUTC=1.*MICROS=MicroSeconds/);
+        const votes = await schemaOf('votes');
+        expect(votes.metadata).toMatchObject({ type: 'BYTE_ARRAY', converted: 'UTF8', logical: null });
+        expect(votes.reasons).toMatchObject({ converted: 'LIST' });
+        expect(votes.vote).toMatchObject({ type: 'BYTE_ARRAY', converted: 'UTF8' });
+        expect(votes.txid).toMatchObject({ type: 'INT64', converted: 'INT_64' });
+        // No column anywhere carries Parquet's UUID or JSON annotation.
+        for (const table of Object.keys(first.tables)) {
+          if (first.tables[table]!.files.length === 0) continue;
+          for (const column of Object.values(await schemaOf(table))) {
+            expect(String(column.logical), `${table}.${String(column.name)}`).not.toMatch(/UUID|Json/i);
+          }
+        }
+      } finally {
+        conn.closeSync();
+      }
+    } finally {
+      instance.closeSync();
+    }
+  });
+
+  it('an incremental export rewrites only the days its inserts, updates and deletes touch', async () => {
+    const { pool } = fixture!.db;
+    const votes = first.tables.votes!.files;
+    const days = votes.map((f) => f.day!);
+    expect(days.length).toBeGreaterThan(5);
+    // An insert on day A, an update moving a vote from day B to day C, an erased conversation's days.
+    const [dayA, dayB, dayC] = [days[0]!, days[1]!, days[2]!];
+    await pool.query(
+      `insert into votes (conversation_id, vote, created_at) values ('lake-new', 'up', $1::date + time '10:00')`,
+      [dayA],
+    );
+    const { rows: moved } = await pool.query<{ id: string }>(
+      `update votes set created_at = $2::date + time '11:00'
+        where id = (select id from votes where created_at >= $1::date and created_at < $1::date + 1 order by id limit 1)
+        returning id`,
+      [dayB, dayC],
+    );
+    expect(moved).toHaveLength(1);
+    const { rows: erased } = await pool.query<{ conversation_id: string; days: string[] }>(
+      `select conversation_id, array_agg(distinct to_char(created_at at time zone 'UTC', 'YYYY-MM-DD')) as days
+         from votes where conversation_id <> 'lake-new' group by conversation_id order by conversation_id desc limit 1`,
+    );
+    await pool.query('delete from votes where conversation_id = $1', [erased[0]!.conversation_id]);
+    const touched = new Set([dayA, dayB, dayC, ...erased[0]!.days]);
+
+    const result = await exportLake();
+    expect(result.mode).toBe('incremental');
+    expect(result.lake!.rewrittenWhole).not.toHaveProperty('votes');
+    const next = await readLakeManifest(lake!.dir);
+    expect(next.export_id).toBe(result.runId);
+    const rewritten = next.tables.votes!.files.filter((f) => f.export_id === result.runId).map((f) => f.day);
+    expect(new Set(rewritten)).toEqual(touched);
+    // Untouched days keep their file, byte for byte the same entry.
+    for (const file of votes.filter((f) => !touched.has(f.day!))) expect(next.tables.votes!.files).toContainEqual(file);
+    // Tables without changes are not rewritten at all.
+    expect(next.tables.expert_profiles).toEqual(first.tables.expert_profiles);
+    // Days A and C only gained a row: their old files wait for the readers of the previous manifest. Day B and
+    // the erased days lost a row version: their old files are gone already (privacy first).
+    const oldFile = (day: string) => votes.find((f) => f.day === day)!.path;
+    const erasing = new Set([dayB, ...erased[0]!.days]);
+    const files = await lakeFiles();
+    for (const day of [dayA, dayC].filter((d) => !erasing.has(d))) {
+      const retired = next.retired.find((r) => r.path === oldFile(day));
+      expect(retired, day).toBeDefined();
+      expect(Date.parse(retired!.delete_after) - Date.parse(next.published_at)).toBe(60 * 60_000);
+      expect(files).toContain(oldFile(day));
+    }
+    for (const day of erasing) {
+      expect(files).not.toContain(oldFile(day));
+      expect(next.retired.map((r) => r.path)).not.toContain(oldFile(day));
+    }
+    await expectLakeEqualsPostgres();
+  });
+
+  it('retired files are deleted by the first export after their grace period', async () => {
+    const manifest = await readLakeManifest(lake!.dir);
+    const waiting = manifest.retired.map((r) => r.path);
+    expect(waiting.length).toBeGreaterThan(0);
+    // The grace period passes (the manifest's own deadline is moved into the past).
+    await writeFile(
+      path.join(lake!.dir, MANIFEST_FILE),
+      JSON.stringify({
+        ...manifest,
+        retired: manifest.retired.map((r) => ({ ...r, delete_after: '2000-01-01T00:00:00.000Z' })),
+      }),
+    );
+    const result = await exportLake();
+    expect(result.lake!.filesDeleted).toBeGreaterThanOrEqual(waiting.length);
+    const files = await lakeFiles();
+    for (const file of waiting) expect(files).not.toContain(file);
+    expect(listed(await readLakeManifest(lake!.dir))).toEqual(files);
+    await expectLakeEqualsPostgres();
+  });
+
+  it('a lake that missed an export is rewritten whole, and what a killed export left is removed', async () => {
+    const { pool } = fixture!.db;
+    await pool.query(`insert into votes (conversation_id, vote) values ('lake-missed', 'down')`);
+    await exportLake({ lake: false });
+    // What a killed lake write leaves: a staging file, a part file the manifest never listed, a manifest being written.
+    const someDay = path.join(
+      lake!.dir,
+      path.dirname((await readLakeManifest(lake!.dir)).tables.votes!.files[0]!.path),
+    );
+    await writeFile(path.join(someDay, '.staging-x'), 'half');
+    await writeFile(path.join(someDay, 'part-999999.parquet'), 'never listed');
+    await writeFile(path.join(lake!.dir, `.${MANIFEST_FILE}.4194305.tmp`), '{');
+    await pool.query(`insert into votes (conversation_id, vote) values ('lake-missed', 'up')`);
+    const result = await exportLake();
+    expect(result.mode).toBe('incremental');
+    expect(result.lake!.rewrittenWhole.votes).toBe('the lake does not reflect the previous export');
+    const files = await lakeFiles();
+    expect(files).not.toContain(path.relative(lake!.dir, path.join(someDay, 'part-999999.parquet')));
+    expect(listed(await readLakeManifest(lake!.dir))).toEqual(files);
+    expect((await readdir(lake!.dir)).filter((e) => e.startsWith('.'))).toEqual([]);
+    expect((await readdir(someDay)).filter((e) => e.startsWith('.'))).toEqual([]);
+    await expectLakeEqualsPostgres();
+  });
+
+  it('a full export rewrites every table and deletes the previous files at once', async () => {
+    const before = listed(await readLakeManifest(lake!.dir));
+    const result = await exportNow(fixture!.db.pool, fixture!.warehouse.dir, { full: true, parquetDir: lake!.dir });
+    const after = await readLakeManifest(lake!.dir);
+    expect(Object.values(result.lake!.rewrittenWhole)).toEqual(Object.keys(after.tables).map(() => 'full export'));
+    for (const file of before) expect(await lakeFiles()).not.toContain(file);
+    expect(JSON.parse(await readFile(path.join(lake!.dir, MANIFEST_FILE), 'utf8')).export_id).toBe(result.runId);
+    await expectLakeEqualsPostgres();
+  });
+});
