@@ -1,0 +1,15 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The lake tests that run ClickHouse in process (test/lake/*.test.ts) need the chdb package, about 550 MB, so it is
+ * not among the dependencies `npm install` brings: `.ci/run` installs it with `npm ci --prefix test/lake`
+ * (README "At scale"). Without it those tests are left out, and the global setup says so.
+ */
+export const LAKE_GLOB = 'test/lake/**';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export function lakeEngineInstalled(): boolean {
+  return existsSync(path.join(ROOT, 'test/lake/node_modules/chdb/package.json'));
+}
