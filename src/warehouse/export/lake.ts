@@ -89,19 +89,28 @@ async function removeEmptyDirs(lakeDir: string, table: string): Promise<void> {
   }
 }
 
+/** Rows of each Parquet file under `dir` (from the footers), by absolute path. */
+async function rowCounts(conn: DuckDBConnection, dir: string): Promise<(file: string) => number> {
+  const reader = await conn.runAndReadAll(
+    `select file_name, num_rows::bigint::varchar as n from parquet_file_metadata(${literal(path.join(dir, '**', '*.parquet'))})`,
+  );
+  const counts = new Map(reader.getRowObjects().map((r) => [path.resolve(String(r.file_name)), Number(r.n)]));
+  return (file) => {
+    const n = counts.get(path.resolve(file));
+    if (n === undefined) throw new Error(`no Parquet footer read for ${file}`);
+    return n;
+  };
+}
+
 /** Moves one fully written temporary file to a fresh final name (never one that exists) and returns its entry. */
 async function placeFile(
-  conn: DuckDBConnection,
   lakeDir: string,
   temp: string,
+  rows: number,
   dirRel: string,
   day: string | null,
   exportId: number,
 ): Promise<LakeFile> {
-  const reader = await conn.runAndReadAll(
-    `select num_rows::bigint::varchar as n from parquet_file_metadata(${literal(temp)})`,
-  );
-  const rows = Number(reader.getRowObjects()[0]!.n);
   await fsync(temp);
   const dir = path.join(lakeDir, dirRel);
   await fs.mkdir(dir, { recursive: true });
@@ -144,7 +153,8 @@ async function writeTableFiles(
       await conn.run(
         `copy (select ${select} from ${ident(plan.table)}) to ${literal(temp)} (format parquet, compression zstd)`,
       );
-      return [await placeFile(conn, lakeDir, temp, plan.table, null, exportId)];
+      const rows = (await rowCounts(conn, staging))(temp);
+      return [await placeFile(lakeDir, temp, rows, plan.table, null, exportId)];
     }
     if (days !== null && days.length === 0) return [];
     const where = days === null ? '' : `where ${dayExpr} in (${days.map((d) => `date ${literal(d)}`).join(', ')})`;
@@ -152,15 +162,28 @@ async function writeTableFiles(
       `copy (select ${select}, strftime(${dayExpr}, '%Y-%m-%d') as day from ${ident(plan.table)} ${where})
          to ${literal(staging)} (format parquet, partition_by (day), compression zstd, overwrite_or_ignore)`,
     );
-    const files: LakeFile[] = [];
-    for (const entry of await fs.readdir(staging, { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile()) continue;
+    const staged = (await fs.readdir(staging, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    if (staged.length === 0) return []; // no row on those days (or none at all)
+    const rows = await rowCounts(conn, staging);
+    const byDay = new Map<string, string[]>();
+    for (const entry of staged) {
       const day = /^day=(\d{4}-\d{2}-\d{2})$/.exec(path.basename(entry.parentPath))?.[1];
       if (!day) throw new Error(`unexpected file in the lake staging directory: ${entry.name}`);
-      const file = path.join(entry.parentPath, entry.name);
-      files.push(await placeFile(conn, lakeDir, file, rel(plan.table, `day=${day}`), day, exportId));
+      byDay.set(day, [...(byDay.get(day) ?? []), path.join(entry.parentPath, entry.name)]);
     }
-    return files;
+    // The days are placed side by side (their fsyncs overlap); a day's files (DuckDB may write several when many
+    // partitions are open at once) one after the other, so each gets its own name.
+    const placed = await Promise.all(
+      [...byDay].map(async ([day, temps]) => {
+        const out: LakeFile[] = [];
+        for (const temp of temps.sort()) {
+          const dirRel = rel(plan.table, `day=${day}`);
+          out.push(await placeFile(lakeDir, temp, rows(temp), dirRel, day, exportId));
+        }
+        return out;
+      }),
+    );
+    return placed.flat();
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
   }
