@@ -2,9 +2,13 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../jobs/clock.ts';
+import { exportJob } from '../../../jobs/export.ts';
+import { ConfigError, configFromEnv } from '../../../src/config.ts';
 import { MANIFEST_FILE, type LakeManifest } from '../../../src/warehouse/export/lakeTypes.ts';
 import { literal } from '../../../src/warehouse/shared/sqlText.ts';
 import { duckLakeDigests, pgLakeDigests, readLakeManifest } from '../../helpers/lakeDigest.ts';
+import { quietLogger } from '../../helpers/db.ts';
 import { exportNow, tempWarehouse } from './compare.ts';
 import { closeExportFixture, openExportFixture, type ExportFixture } from './exportFixture.ts';
 
@@ -225,5 +229,54 @@ describe('the Parquet lake', { timeout: 120_000 }, () => {
     for (const file of before) expect(await lakeFiles()).not.toContain(file);
     expect(JSON.parse(await readFile(path.join(lake!.dir, MANIFEST_FILE), 'utf8')).export_id).toBe(result.runId);
     await expectLakeEqualsPostgres();
+  });
+});
+
+describe('LAKE_DIR: the scheduled export keeps the lake', { timeout: 60_000 }, () => {
+  it('reads LAKE_DIR and LAKE_RETENTION_MINUTES (default 60), refusing a bad value', () => {
+    expect(configFromEnv({}).lakeDir).toBeNull();
+    expect(configFromEnv({}).lakeRetentionMinutes).toBe(60);
+    expect(configFromEnv({ LAKE_DIR: 'lake', LAKE_RETENTION_MINUTES: '0' })).toMatchObject({
+      lakeDir: path.resolve('lake'),
+      lakeRetentionMinutes: 0,
+    });
+    expect(() => configFromEnv({ LAKE_RETENTION_MINUTES: '-1' })).toThrow(ConfigError);
+    expect(() => configFromEnv({ LAKE_RETENTION_MINUTES: 'soon' })).toThrow(
+      /LAKE_RETENTION_MINUTES must be an integer/,
+    );
+  });
+
+  it('the export job writes the lake of LAKE_DIR and records what it wrote; retention 0 keeps no retired file', async () => {
+    const { pool } = fixture!.db;
+    const own = await tempWarehouse();
+    try {
+      const config = configFromEnv({
+        WAREHOUSE_DIR: fixture!.warehouse.dir,
+        LAKE_DIR: own.dir,
+        LAKE_RETENTION_MINUTES: '0',
+      });
+      const job = exportJob(config);
+      const run = (runId: number) =>
+        job.run({
+          pool,
+          config,
+          logger: quietLogger,
+          clock: systemClock,
+          runId,
+          signal: new AbortController().signal,
+          options: {},
+        });
+      const first = await run(900_001);
+      expect(first.detail).toMatchObject({ parquet_dir: own.dir, lake: { dir: own.dir } });
+      expect((await readLakeManifest(own.dir)).export_id).toBe(900_001);
+      await pool.query(`insert into votes (conversation_id, vote) values ('lake-job', 'up')`);
+      const second = await run(900_002);
+      expect(second.detail).toMatchObject({ lake: { files_written: 1, partitions_rewritten: 1 } });
+      const manifest = await readLakeManifest(own.dir);
+      expect(manifest.retired).toEqual([]);
+      expect(manifest.tables.votes!.rows).toBe((await pool.query('select count(*)::int as n from votes')).rows[0].n);
+    } finally {
+      await own.remove();
+    }
   });
 });
