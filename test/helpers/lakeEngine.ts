@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -10,6 +10,10 @@ export const LAKE_GLOB = 'test/lake/**';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
+/** chdb and its native library for this platform (a package of its own, @chdb/lib-<platform>) are installed. */
 export function lakeEngineInstalled(): boolean {
-  return existsSync(path.join(ROOT, 'test/lake/node_modules/chdb/package.json'));
+  const modules = path.join(ROOT, 'test/lake/node_modules');
+  if (!existsSync(path.join(modules, 'chdb/package.json'))) return false;
+  const libs = existsSync(path.join(modules, '@chdb')) ? readdirSync(path.join(modules, '@chdb')) : [];
+  return libs.some((name) => name.startsWith('lib-'));
 }
