@@ -121,6 +121,10 @@ const exportLake = () => exportNow(fixture!.db.pool, fixture!.warehouse.dir, { p
 
 describe('ClickHouse (chdb) reads the lake', { timeout: 180_000 }, () => {
   it('with default settings: the types are the documented ones', async () => {
+    // Metadata that ClickHouse's JSON type refuses (a duplicate path) and would change (a null member): it is text.
+    await fixture!.db.pool.query(
+      `insert into votes (conversation_id, vote, metadata) values ('ch-paths', 'up', '{"a.b": 1, "a": {"b": null}}')`,
+    );
     await exportLake();
     const types = await clickhouse(`describe file('${lake!.dir}/interview_feedbacks/**/*.parquet', Parquet)`);
     const byName = Object.fromEntries(types.map((t) => [t.name, t.type]));

@@ -280,3 +280,92 @@ describe('LAKE_DIR: the scheduled export keeps the lake', { timeout: 60_000 }, (
     }
   });
 });
+
+describe('the lake mapping of every column type', { timeout: 60_000 }, () => {
+  it('writes each as the README says, values intact', async () => {
+    const { pool } = fixture!.db;
+    await pool.query(`
+      create type fw_lake_mood as enum ('happy', 'sad');
+      create table fw_lake_types (
+        id uuid primary key default gen_random_uuid(), i2 smallint, i4 integer, i8 bigint, ia integer[], ua uuid[],
+        ta text[], j json, jb jsonb, e fw_lake_mood, n54 numeric(5,4), f8 double precision, b boolean, d date,
+        by bytea, created_at timestamptz not null default now(), txid xid8 not null default pg_current_xact_id());
+      insert into fw_lake_types (i2, i4, i8, ia, ua, ta, j, jb, e, n54, f8, b, d, by, created_at) values
+        (-32768, 2147483647, 9007199254740993, array[1, null, 3], array['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid],
+         array['x,y', null], '{"b": 1}', '{"a.b": 1, "a": {"b": null}}', 'happy', 0.9999, 0.1, true, '2024-12-31',
+         '\\x00ff10', '2024-02-29 23:59:59.999999+00');`);
+    const own = await tempWarehouse();
+    try {
+      await exportNow(pool, fixture!.warehouse.dir, { tables: ['fw_lake_types'], parquetDir: own.dir });
+      const manifest = await readLakeManifest(own.dir);
+      const entry = manifest.tables.fw_lake_types!;
+      expect(entry.files.map((f) => f.path)).toEqual([expect.stringMatching(/^fw_lake_types\/day=2024-02-29\/part-/)]);
+      expect(Object.fromEntries(entry.columns.map((c) => [c.name, c.type]))).toEqual({
+        id: 'VARCHAR',
+        i2: 'BIGINT',
+        i4: 'BIGINT',
+        i8: 'BIGINT',
+        ia: 'BIGINT[]',
+        ua: 'VARCHAR[]',
+        ta: 'VARCHAR[]',
+        j: 'VARCHAR',
+        jb: 'VARCHAR',
+        e: 'VARCHAR',
+        n54: 'DECIMAL(5,4)',
+        f8: 'DOUBLE',
+        b: 'BOOLEAN',
+        d: 'DATE',
+        by: 'BLOB',
+        created_at: 'TIMESTAMP WITH TIME ZONE',
+        txid: 'BIGINT',
+      });
+      const { rows: pg } = await pool.query(
+        `select id::text as id, txid::text as txid, jb::text as jb from fw_lake_types`,
+      );
+      const instance = await DuckDBInstance.create(':memory:');
+      try {
+        const conn = await instance.connect();
+        try {
+          await conn.run(`set TimeZone = 'UTC'`);
+          const file = literal(path.join(own.dir, entry.files[0]!.path));
+          const reader = await conn.runAndReadAll(
+            `select id, i2, i4, i8::varchar as i8, ia, ua, ta, j, jb, e, n54::varchar as n54, f8, b, d::varchar as d,
+                    hex("by") as "by", strftime(created_at, '%Y-%m-%d %H:%M:%S.%f') as created_at, txid::varchar as txid,
+                    typeof(i2) as i2_type, typeof(ia) as ia_type
+               from read_parquet(${file}, hive_partitioning = false)`,
+          );
+          expect(reader.getRowObjectsJson()).toEqual([
+            {
+              id: pg[0].id,
+              i2: '-32768',
+              i4: '2147483647',
+              i8: '9007199254740993',
+              ia: ['1', null, '3'],
+              ua: ['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'],
+              ta: ['x,y', null],
+              j: '{"b": 1}',
+              jb: pg[0].jb,
+              e: 'happy',
+              n54: '0.9999',
+              f8: 0.1,
+              b: true,
+              d: '2024-12-31',
+              by: '00FF10',
+              created_at: '2024-02-29 23:59:59.999999',
+              txid: pg[0].txid,
+              i2_type: 'BIGINT',
+              ia_type: 'BIGINT[]',
+            },
+          ]);
+        } finally {
+          conn.closeSync();
+        }
+      } finally {
+        instance.closeSync();
+      }
+    } finally {
+      await own.remove();
+      await pool.query('drop table fw_lake_types; drop type fw_lake_mood');
+    }
+  });
+});
