@@ -338,12 +338,14 @@ const CREATED_PERIOD_IN_RANGE = `($from::date is null or ${PERIOD_OF_CREATED} >=
  */
 const AGREEMENT_UNITS = `
   verdicts as (
-    select answer_ref, expert_id,
-           arg_max(feedback_type::varchar, (created_at, id::varchar)) as verdict,
-           arg_max(category::varchar, (created_at, id::varchar)) as category
-      from expert_feedback
-     where answer_ref is not null and ${CREATED_IN_RANGE}
-     group by answer_ref, expert_id),
+    -- One struct, so the category is the latest verdict's even when null (arg_max skips a null argument).
+    select answer_ref, expert_id, latest.verdict, latest.category
+      from (select answer_ref, expert_id,
+                   arg_max({'verdict': feedback_type::varchar, 'category': category::varchar},
+                           (created_at, id::varchar)) as latest
+              from expert_feedback
+             where answer_ref is not null and ${CREATED_IN_RANGE}
+             group by answer_ref, expert_id)),
   units as (
     select answer_ref, count(*)::double as m from verdicts group by answer_ref having count(*) >= 2),
   unit_values as (
@@ -361,7 +363,11 @@ const AGREEMENT_UNITS = `
       from units u join unit_values v using (answer_ref) join unit_category c using (answer_ref)
      group by u.answer_ref, c.category, u.m)`;
 
-async function readAgreement(conn: DuckDBConnection, range: DayRange): Promise<ExpertsRollup['agreement']> {
+/** Agreement over the answers of the range, overall and per category (the formulas above). */
+export async function readExpertAgreement(
+  conn: DuckDBConnection,
+  range: DayRange,
+): Promise<ExpertsRollup['agreement']> {
   const groups = await rows(
     conn,
     `with ${AGREEMENT_UNITS},
@@ -471,7 +477,7 @@ export async function readExpertsRollup(
       time_spent_seconds: { n: t_n, p50: t_p50, p90: t_p90 },
       agreement: { answers: a_answers, agreement_with_majority: a_majority },
     })),
-    agreement: await readAgreement(conn, range),
+    agreement: await readExpertAgreement(conn, range),
     review_time: { n: review!.t_n!, p50: review!.t_p50!, p90: review!.t_p90! },
     series,
     confidence_histogram: histogram,
