@@ -8,7 +8,7 @@ import {
   SCORE_DIMENSIONS,
 } from '../../../src/warehouse/rollups/rollupReads.ts';
 import type { TestDatabase } from '../../helpers/db.ts';
-import { duck, pg, seededWarehouse, segmentTruth, type Granularity } from './rollupFixture.ts';
+import { approx, duck, pg, seededWarehouse, segmentTruth, type Granularity } from './rollupFixture.ts';
 
 // The analytics figures (README "Rollups": segments, voters, granularity, distributions, expert agreement), each
 // compared with the same figure computed directly in Postgres on the same data (count(distinct ...),
@@ -22,15 +22,6 @@ beforeAll(async () => {
   ({ db, conn, close: drop } = await seededWarehouse('Asia/Kolkata'));
 });
 afterAll(() => drop?.());
-
-/** Rates and percentiles computed in float8 by both engines may differ in the last bits only. */
-function close(value: unknown): unknown {
-  if (typeof value === 'number' && !Number.isInteger(value)) return Math.round(value * 1e9) / 1e9;
-  if (Array.isArray(value)) return value.map(close);
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, close(v)]));
-  return value;
-}
 
 const GRANULARITIES: Granularity[] = ['day', 'week', 'month'];
 const RANGES: [string | null, string | null][] = [
@@ -60,12 +51,12 @@ describe('vote segments', () => {
           const q = { granularity, from, to, filters };
           const segment = filters.model ? 'release' : 'model';
           const actual = await readVotesRollup(conn, { from, to }, { granularity, segment, filters });
-          expect(close(actual.series)).toEqual(close(await segmentTruth.series(db.pool, q)));
+          expect(approx(actual.series)).toEqual(approx(await segmentTruth.series(db.pool, q)));
           expect(actual.series.length).toBeGreaterThan(0);
-          expect(close(actual.segments)).toEqual(close(await segmentTruth.segments(db.pool, q, segment)));
+          expect(approx(actual.segments)).toEqual(approx(await segmentTruth.segments(db.pool, q, segment)));
           if (Object.keys(filters).length > 0) {
-            expect(close(actual.totals)).toEqual(close((await segmentTruth.totals(db.pool, filters))[0]));
-            expect(close(actual.daily)).toEqual(close(await segmentTruth.daily(db.pool, q)));
+            expect(approx(actual.totals)).toEqual(approx((await segmentTruth.totals(db.pool, filters))[0]));
+            expect(approx(actual.daily)).toEqual(approx(await segmentTruth.daily(db.pool, q)));
             expect(actual.top_downvote_reasons).toEqual(await segmentTruth.reasons(db.pool, q));
           }
         });
@@ -111,8 +102,8 @@ describe('vote segments', () => {
         filters: { app: '(none)' },
       },
     );
-    expect(close(missing.series)).toEqual(
-      close(
+    expect(approx(missing.series)).toEqual(
+      approx(
         await segmentTruth.series(db.pool, { granularity: 'month', from: null, to: null, filters: { app: '(none)' } }),
       ),
     );
@@ -131,7 +122,7 @@ describe('vote segments', () => {
       `select strftime(day, '%Y-%m-%d') as day, segment, value, up, down, conversations, up_rate
          from vote_daily_by_segment order by day, (select position from vote_segment_keys k where k.segment = vote_daily_by_segment.segment), value`,
     );
-    expect(close(actual)).toEqual(close(await segmentTruth.voteDailyBySegment(db.pool)));
+    expect(approx(actual)).toEqual(approx(await segmentTruth.voteDailyBySegment(db.pool)));
   });
 });
 
@@ -194,8 +185,8 @@ describe('experts', () => {
     it(`agreement, confidence, time spent, review time, series and histogram over [${from}, ${to}] equal Postgres`, async () => {
       const actual = await readExpertsRollup(conn, { from, to }, 'week');
       const truth = await agreementTruth(from, to);
-      expect(close({ ...actual.agreement.overall })).toEqual(close((({ category: _c, ...rest }) => rest)(truth[0]!)));
-      expect(close(actual.agreement.by_category)).toEqual(close(truth.slice(1)));
+      expect(approx({ ...actual.agreement.overall })).toEqual(approx((({ category: _c, ...rest }) => rest)(truth[0]!)));
+      expect(approx(actual.agreement.by_category)).toEqual(approx(truth.slice(1)));
       expect(actual.agreement.overall.answers).toBeGreaterThan(2);
       if (from === null) expect(actual.agreement.by_category.map((c) => c.category)).toContain('(none)');
 
@@ -242,7 +233,7 @@ describe('experts', () => {
           agreement,
         }))
         .sort((a, b) => String(a.expert_id).localeCompare(String(b.expert_id)));
-      expect(close(mine)).toEqual(close(perExpert));
+      expect(approx(mine)).toEqual(approx(perExpert));
       expect(mine.some((e) => (e.agreement as { answers: number }).answers > 0)).toBe(true);
 
       const [review] = await pg(
@@ -252,7 +243,7 @@ describe('experts', () => {
            from expert_feedback where ${inRange}`,
         params,
       );
-      expect(close(actual.review_time)).toEqual(close(review));
+      expect(approx(actual.review_time)).toEqual(approx(review));
       // Null confidence and time are left out: n counts only the values given.
       const [nulls] = await pg(
         db.pool,
@@ -269,7 +260,7 @@ describe('experts', () => {
           group by b order by b`,
         params,
       );
-      expect(close(actual.confidence_histogram)).toEqual(close(histogram));
+      expect(approx(actual.confidence_histogram)).toEqual(approx(histogram));
       expect(actual.confidence_histogram.at(-1)!.count).toBeGreaterThan(0); // 1.0 is in the last bin
 
       const series = await pg(
@@ -344,7 +335,7 @@ describe('interviews', () => {
             group by dimension, ord, 2 order by 2, ord`,
           [from, to, granularity],
         );
-        expect(close(actual.series)).toEqual(close(series));
+        expect(approx(actual.series)).toEqual(approx(series));
         if (granularity === 'week') expect(actual.series).toEqual(actual.weekly);
         const bins = await pg(
           db.pool,

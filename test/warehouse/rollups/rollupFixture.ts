@@ -311,6 +311,15 @@ export async function seededWarehouse(
   };
 }
 
+/** Rates and percentiles computed in float8 by Postgres and DuckDB may differ in the last bits: compare rounded. */
+export function approx(value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isInteger(value)) return Math.round(value * 1e9) / 1e9;
+  if (Array.isArray(value)) return value.map(approx);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, approx(v)]));
+  return value;
+}
+
 /** Rows of a DuckDB query as JSON values (the API's conversion rules). */
 export async function duck(conn: DuckDBConnection, sql: string): Promise<JsonRow[]> {
   const reader = await conn.runAndReadAll(sql);
