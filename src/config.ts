@@ -41,6 +41,8 @@ export interface Config {
   readonly lakeDir: string | null;
   /** Minutes a lake file no longer listed (and holding no erased row) is kept for readers (LAKE_RETENTION_MINUTES). */
   readonly lakeRetentionMinutes: number;
+  /** Vote metadata keys the rollups segment by (ROLLUP_SEGMENTS; README "Rollups"), in order. */
+  readonly rollupSegments: readonly string[];
 }
 
 /** Every default in one place (docs/CONTRACT.md "Configuration"). */
@@ -62,7 +64,29 @@ export const DEFAULTS = {
   AUDIT_RETENTION_DAYS: '400',
   PII_PHONE_REGIONS: 'IT,US,GB,DE,FR,ES,CH,CN,IN',
   LAKE_RETENTION_MINUTES: '60',
+  ROLLUP_SEGMENTS: 'app,model,release',
 } as const;
+
+/** At most this many ROLLUP_SEGMENTS keys: the segment rollups have a column per key (sql/rollups/segments.sql). */
+export const MAX_ROLLUP_SEGMENTS = 5;
+/** Query parameters of GET /api/v1/rollups/votes that a segment key may not shadow (its filters are KEY=VALUE). */
+const RESERVED_SEGMENT_KEYS = new Set(['from', 'to', 'granularity', 'segment']);
+
+/**
+ * ROLLUP_SEGMENTS: comma-separated metadata keys, 1 to 5, each a lower-case identifier (they become query parameter
+ * names). Example: `parseRollupSegments('app, model')` -> `['app', 'model']`.
+ */
+export function parseRollupSegments(raw: string): string[] {
+  const keys = raw.split(',').map((k) => k.trim());
+  const bad = keys.find((k) => !/^[a-z][a-z0-9_]{0,39}$/.test(k) || RESERVED_SEGMENT_KEYS.has(k));
+  if (bad !== undefined || keys.length > MAX_ROLLUP_SEGMENTS || new Set(keys).size !== keys.length) {
+    throw new ConfigError(
+      `ROLLUP_SEGMENTS must be 1 to ${MAX_ROLLUP_SEGMENTS} distinct comma-separated keys such as "app,model,release" ` +
+        `(lower-case letters, digits and _, not from, to, granularity or segment), got "${raw}"`,
+    );
+  }
+  return keys;
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -163,5 +187,6 @@ export function configFromEnv(env: Env = process.env): Config {
     piiPhoneRegions: Object.freeze(piiPhoneRegions),
     lakeDir: lakeDir === null ? null : path.resolve(lakeDir),
     lakeRetentionMinutes: integer(env, 'LAKE_RETENTION_MINUTES', 0, 525_600),
+    rollupSegments: Object.freeze(parseRollupSegments(read(env, 'ROLLUP_SEGMENTS'))),
   });
 }

@@ -10,7 +10,7 @@ import { runExport } from '../../src/warehouse/export/exporter.ts';
 import { computeRollups } from '../../src/warehouse/rollups/rollups.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { quietLogger } from '../helpers/db.ts';
-import { copyToDuckDB, seedFeedback, truth } from '../warehouse/rollups/rollupFixture.ts';
+import { approx, copyToDuckDB, seedFeedback, segmentTruth, truth } from '../warehouse/rollups/rollupFixture.ts';
 
 // GET /api/v1/rollups/* over HTTP: auth, validation, the never-exported answer, and every figure against
 // Postgres truth on a published snapshot (WAREHOUSE_DIR/warehouse.duckdb, docs/CONTRACT.md "Warehouse").
@@ -23,6 +23,12 @@ function expectDocumented(operationId: string, body: unknown): void {
   const route = rollupRoutes.find((r) => r.operationId === operationId)!;
   const validate = ajv.compile(route.responses[200]!.schema!);
   expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
+}
+
+/** An expert row without the range statistics (compared with Postgres on their own in test/warehouse/rollups/rollupAnalytics.test.ts). */
+function countsOnly(row: Record<string, unknown>): Record<string, unknown> {
+  const { confidence: _c, time_spent_seconds: _t, agreement: _a, ...rest } = row;
+  return rest;
 }
 
 /** Interpolated percentiles may differ from Postgres in the last bit (see test/warehouse/rollups/rollups.test.ts). */
@@ -58,12 +64,28 @@ describe('a warehouse that was never exported', () => {
       totals: { conversations: 0, up: 0, down: 0, up_rate: null },
       daily: [],
       top_downvote_reasons: [],
+      granularity: 'day',
+      segment: null,
+      filters: {},
+      segment_keys: ['app', 'model', 'release'],
+      series: [],
+      segments: null,
+      values: { app: [], model: [], release: [] },
     });
     expectDocumented('getVoteRollups', votes.json);
 
-    const experts = await app.request('GET', '/api/v1/rollups/experts', { key: read });
+    const experts = await app.request('GET', '/api/v1/rollups/experts?granularity=month', { key: read });
     expect(experts.status).toBe(200);
-    expect(experts.json).toEqual({ as_of: null, exported_rows: 0, trust_weighted_accuracy: null, experts: [] });
+    expect(experts.json).toMatchObject({
+      as_of: null,
+      exported_rows: 0,
+      trust_weighted_accuracy: null,
+      experts: [],
+      agreement: { overall: { answers: 0, verdicts: 0, percent_agreement: null, alpha: null }, by_category: [] },
+      review_time: { n: 0, p50: null, p90: null },
+      series: [],
+    });
+    expect(experts.json.confidence_histogram).toHaveLength(10);
     expectDocumented('getExpertRollups', experts.json);
 
     const interviews = await app.request('GET', '/api/v1/rollups/interviews?from=2024-01-01&to=2024-01-31', {
@@ -108,12 +130,47 @@ describe('a warehouse that was never exported', () => {
     }
   });
 
+  it.each([
+    ['a segment that is not a ROLLUP_SEGMENTS key', '?segment=color', '/query/segment'],
+    ['a filter on a key that is not configured', '?color=red', '/query/color'],
+    ['a granularity that does not exist', '?granularity=year', '/query/granularity'],
+    ['a filter given twice', '?model=v1&model=v2', '/query/model'],
+    ['an empty filter value', '?model=', '/query/model'],
+  ])('votes refuses %s with 422 naming the parameter', async (_label, qs, pointer) => {
+    const res = await app.request('GET', `/api/v1/rollups/votes${qs}`, { key: read });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(res.json.errors.map((e: { path: string }) => e.path)).toContain(pointer);
+  });
+
+  it('experts and interviews take granularity, and no segment or filter', async () => {
+    for (const route of ['experts', 'interviews']) {
+      for (const [qs, pointer] of [
+        ['?granularity=quarter', '/query/granularity'],
+        ['?model=v1', '/query/model'],
+      ] as const) {
+        const res = await app.request('GET', `/api/v1/rollups/${route}${qs}`, { key: read });
+        expect(res.status).toBe(422);
+        expect(res.json.errors.map((e: { path: string }) => e.path)).toContain(pointer);
+      }
+    }
+  });
+
+  it('a never-exported warehouse answers the filtered and segmented shape too', async () => {
+    const res = await app.request('GET', '/api/v1/rollups/votes?granularity=month&segment=model&app=web', {
+      key: read,
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ granularity: 'month', segment: 'model', filters: { app: 'web' }, segments: [] });
+    expectDocumented('getVoteRollups', res.json);
+  });
+
   it('is in the OpenAPI document with its query parameters', async () => {
     const doc = (await app.request('GET', '/openapi.json')).json;
     for (const p of ['/api/v1/rollups/votes', '/api/v1/rollups/experts', '/api/v1/rollups/interviews'])
       expect(doc.paths[p]?.get).toBeDefined();
     const names = doc.paths['/api/v1/rollups/votes'].get.parameters.map((p: { name: string }) => p.name);
-    expect(names).toEqual(expect.arrayContaining(['from', 'to']));
+    expect(names).toEqual(expect.arrayContaining(['from', 'to', 'granularity', 'segment']));
   });
 });
 
@@ -180,9 +237,14 @@ describe('a published snapshot', () => {
     const res = await app.request('GET', `/api/v1/rollups/votes${qs}`, { key: read });
     expect(res.status).toBe(200);
     expectDocumented('getVoteRollups', res.json);
-    expect(res.json).toEqual({
+    expect(res.json).toMatchObject({
       as_of: AS_OF,
       exported_rows: await count('votes'),
+      granularity: 'day',
+      segment: null,
+      segments: null,
+      filters: {},
+      segment_keys: ['app', 'model', 'release'],
       from,
       to,
       totals: (await truth.voteTotals(app.db.pool))[0],
@@ -192,6 +254,55 @@ describe('a published snapshot', () => {
     expect(res.json.daily.length).toBeGreaterThan(0);
   });
 
+  it.each([
+    ['?segment=release&model=v3', 'day', null, null, { model: 'v3' }, 'release'],
+    ['?granularity=week&segment=model&from=2024-03-06&to=2024-03-13', 'week', '2024-03-06', '2024-03-13', {}, 'model'],
+    ['?granularity=month&app=web&release=(other)', 'month', null, null, { app: 'web', release: '(other)' }, null],
+  ] as const)(
+    'GET /api/v1/rollups/votes%s: series, segments, totals, daily and reasons equal Postgres truth',
+    async (qs, granularity, from, to, filters, segment) => {
+      const res = await app.request('GET', `/api/v1/rollups/votes${qs.replace('(other)', '%28other%29')}`, {
+        key: read,
+      });
+      expect(res.status).toBe(200);
+      expectDocumented('getVoteRollups', res.json);
+      const q = { granularity, from, to, filters } as const;
+      expect(res.json).toMatchObject({ granularity, segment, filters, segment_keys: ['app', 'model', 'release'] });
+      expect(approx(res.json.series)).toEqual(approx(await segmentTruth.series(app.db.pool, q)));
+      expect(approx(res.json.segments)).toEqual(
+        segment === null ? null : approx(await segmentTruth.segments(app.db.pool, q, segment)),
+      );
+      expect(res.json.values).toEqual(await segmentTruth.values(app.db.pool));
+      if (Object.keys(filters).length > 0) {
+        expect(approx(res.json.totals)).toEqual(approx((await segmentTruth.totals(app.db.pool, filters))[0]));
+        expect(approx(res.json.daily)).toEqual(approx(await segmentTruth.daily(app.db.pool, q)));
+        expect(res.json.top_downvote_reasons).toEqual(await segmentTruth.reasons(app.db.pool, q));
+      }
+    },
+  );
+
+  it('GET /api/v1/rollups/experts?granularity=month and interviews?granularity=day answer their documented shapes', async () => {
+    const experts = await app.request('GET', '/api/v1/rollups/experts?granularity=month&from=2024-03-01', {
+      key: read,
+    });
+    expect(experts.status).toBe(200);
+    expectDocumented('getExpertRollups', experts.json);
+    expect(experts.json.series.length).toBeGreaterThan(0);
+    expect(experts.json.series.every((r: { period: string }) => r.period.endsWith('-01'))).toBe(true);
+    expect(experts.json.agreement.overall.answers).toBeGreaterThan(0);
+    expect(experts.json.experts[0]).toMatchObject({
+      user_ref: expect.stringMatching(/^expert-/),
+      credential_type: 'avvocato',
+    });
+    const interviews = await app.request('GET', '/api/v1/rollups/interviews?granularity=day&to=2024-03-20', {
+      key: read,
+    });
+    expect(interviews.status).toBe(200);
+    expectDocumented('getInterviewRollups', interviews.json);
+    expect(interviews.json.granularity).toBe('day');
+    expect(interviews.json.histograms).toHaveLength(5);
+  });
+
   it('GET /api/v1/rollups/experts equals Postgres truth, with null conversion rates and the weighted accuracy', async () => {
     const res = await app.request('GET', '/api/v1/rollups/experts', { key: read });
     expect(res.status).toBe(200);
@@ -199,7 +310,7 @@ describe('a published snapshot', () => {
     expect(res.json.as_of).toBe(AS_OF);
     expect(res.json.exported_rows).toBe(await count('expert_feedback'));
     const byId = (a: { expert_id: string }, b: { expert_id: string }) => a.expert_id.localeCompare(b.expert_id);
-    expect([...res.json.experts].sort(byId)).toEqual(
+    expect([...res.json.experts].map(countsOnly).sort(byId as never)).toEqual(
       [...(await truth.expertFaqConversion(app.db.pool))].sort(byId as never),
     );
     expect(res.json.experts.some((e: { conversion_rate: unknown }) => e.conversion_rate === null)).toBe(true);
@@ -252,7 +363,9 @@ describe('end to end: Postgres -> export -> rollup API', () => {
     const experts = await get('/api/v1/rollups/experts');
     const byId = (a: Record<string, unknown>, b: Record<string, unknown>) =>
       String(a.expert_id).localeCompare(String(b.expert_id));
-    expect([...experts.experts].sort(byId)).toEqual([...(await truth.expertFaqConversion(pool))].sort(byId));
+    expect([...experts.experts].map(countsOnly).sort(byId)).toEqual(
+      [...(await truth.expertFaqConversion(pool))].sort(byId),
+    );
     expect(experts.trust_weighted_accuracy).toBeCloseTo((await truth.trustWeightedAccuracy(pool))!, 12);
 
     const interviews = await get('/api/v1/rollups/interviews?to=2024-04-07');
