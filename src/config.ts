@@ -37,6 +37,8 @@ export interface Config {
   readonly auditRetentionDays: number;
   /** Regions tried, in order, for phone numbers written without a country code (PII_PHONE_REGIONS; README "Privacy"). */
   readonly piiPhoneRegions: readonly string[];
+  /** Panel files (`*.sql`) the dashboards show (DASHBOARD_PANELS_DIR; null: the package's `dashboards/panels/`). */
+  readonly dashboardPanelsDir: string | null;
 }
 
 /** Every default in one place (docs/CONTRACT.md "Configuration"). */
@@ -126,6 +128,7 @@ export function configFromEnv(env: Env = process.env): Config {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (or unset, for embedded Postgres)');
   }
   const warehouseDir = optional(env, 'WAREHOUSE_DIR');
+  const panelsDir = optional(env, 'DASHBOARD_PANELS_DIR');
   const piiPhoneRegions = read(env, 'PII_PHONE_REGIONS')
     .split(',')
     .map((r) => r.trim().toUpperCase());
@@ -155,5 +158,6 @@ export function configFromEnv(env: Env = process.env): Config {
     ...httpTimeouts(env),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 1, 36_500),
     piiPhoneRegions: Object.freeze(piiPhoneRegions),
+    dashboardPanelsDir: panelsDir === null ? null : path.resolve(panelsDir),
   });
 }
