@@ -83,7 +83,7 @@ function lineChart(holder, spec) {
   const time = spec.xType !== 'number';
   const xs = spec.rows.map((r) => (time ? toEpoch(r[0]) : Number(r[0])));
   const ys = spec.columns.slice(1);
-  const drawn = ys.map((c, k) => ({ ...c, k })).filter((c) => !c.hidden);
+  const drawn = ys.map((c, k) => ({ ...c, k }));
   const rate = drawn.some((c) => c.scale === 'rate');
   const data = [xs, ...drawn.map((c) => spec.rows.map((r) => r[c.k + 1]))];
   const series = [
@@ -149,7 +149,7 @@ function lineChart(holder, spec) {
 }
 
 function barChart(holder, spec) {
-  const ys = spec.columns.slice(1).filter((c) => !c.hidden);
+  const ys = spec.columns.slice(1);
   const idx = ys.map((c) => spec.columns.indexOf(c));
   const max = Math.max(0, ...spec.rows.flatMap((r) => idx.map((i) => Number(r[i]) || 0)));
   const legend =
