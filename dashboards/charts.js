@@ -18,7 +18,8 @@ export const STYLES = [
 const charts = [];
 let resizeHooked = false;
 
-const toEpoch = (day) => Date.parse(`${String(day).slice(0, 10)}T00:00:00Z`) / 1000;
+/** A day (`YYYY-MM-DD`, UTC midnight) or a timestamp as the query endpoint sends it, in seconds. */
+const toEpoch = (t) => (String(t).length === 10 ? Date.parse(`${t}T00:00:00Z`) : Date.parse(t)) / 1000;
 
 /** CSV text (RFC 4180): a header of column names, then the raw values; null is an empty field. */
 export function csvOf(columns, rows) {

@@ -16,6 +16,8 @@ import { withScratchDatabase } from './scratch.ts';
 
 const CONVERSATIONS = Number(process.env.BENCH_CONVERSATIONS ?? 2000);
 const LOADS = Number(process.env.BENCH_LOADS ?? 7);
+/** DASHBOARD_SCREENSHOTS=DIR: also save each page's last load there (the README's pictures come from this). */
+const SHOTS = process.env.DASHBOARD_SCREENSHOTS;
 const PAGES = [
   ['votes', '/api/v1/rollups/votes?from=1970-01-01'],
   ['experts', '/api/v1/rollups/experts?from=1970-01-01'],
@@ -67,6 +69,8 @@ export async function run(): Promise<void> {
             const mark = await tab.evaluate(() => performance.getEntriesByName('fw-first-chart')[0]?.startTime ?? null);
             if (mark === null) throw new Error(`${page}: no chart was drawn`);
             firstChart.push(mark);
+            if (SHOTS && i === LOADS - 1)
+              await tab.screenshot({ path: path.join(SHOTS, `${page}.png`), fullPage: true });
             await context.close();
           }
           const m = median(firstChart);
