@@ -46,6 +46,7 @@ export function exportJob(config: Config): JobDefinition {
         runId,
         signal,
         onProgress,
+        rollupSegments: config.rollupSegments,
       });
       return {
         rows: Object.fromEntries(result.tables.map((t) => [t.table, t.changed])),

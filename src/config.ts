@@ -37,6 +37,8 @@ export interface Config {
   readonly auditRetentionDays: number;
   /** Regions tried, in order, for phone numbers written without a country code (PII_PHONE_REGIONS; README "Privacy"). */
   readonly piiPhoneRegions: readonly string[];
+  /** Vote metadata keys the rollups segment by (ROLLUP_SEGMENTS; README "Rollups"), in order. */
+  readonly rollupSegments: readonly string[];
   /** Panel files (`*.sql`) the dashboards show (DASHBOARD_PANELS_DIR; null: the package's `dashboards/panels/`). */
   readonly dashboardPanelsDir: string | null;
 }
@@ -59,7 +61,29 @@ export const DEFAULTS = {
   HTTP_REQUEST_TIMEOUT_MS: '30000',
   AUDIT_RETENTION_DAYS: '400',
   PII_PHONE_REGIONS: 'IT,US,GB,DE,FR,ES,CH,CN,IN',
+  ROLLUP_SEGMENTS: 'app,model,release',
 } as const;
+
+/** At most this many ROLLUP_SEGMENTS keys: the segment rollups have a column per key (sql/rollups/segments.sql). */
+export const MAX_ROLLUP_SEGMENTS = 5;
+/** Query parameters of GET /api/v1/rollups/votes that a segment key may not shadow (its filters are KEY=VALUE). */
+const RESERVED_SEGMENT_KEYS = new Set(['from', 'to', 'granularity', 'segment']);
+
+/**
+ * ROLLUP_SEGMENTS: comma-separated metadata keys, 1 to 5, each a lower-case identifier (they become query parameter
+ * names). Example: `parseRollupSegments('app, model')` -> `['app', 'model']`.
+ */
+export function parseRollupSegments(raw: string): string[] {
+  const keys = raw.split(',').map((k) => k.trim());
+  const bad = keys.find((k) => !/^[a-z][a-z0-9_]{0,39}$/.test(k) || RESERVED_SEGMENT_KEYS.has(k));
+  if (bad !== undefined || keys.length > MAX_ROLLUP_SEGMENTS || new Set(keys).size !== keys.length) {
+    throw new ConfigError(
+      `ROLLUP_SEGMENTS must be 1 to ${MAX_ROLLUP_SEGMENTS} distinct comma-separated keys such as "app,model,release" ` +
+        `(lower-case letters, digits and _, not from, to, granularity or segment), got "${raw}"`,
+    );
+  }
+  return keys;
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -158,6 +182,7 @@ export function configFromEnv(env: Env = process.env): Config {
     ...httpTimeouts(env),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 1, 36_500),
     piiPhoneRegions: Object.freeze(piiPhoneRegions),
+    rollupSegments: Object.freeze(parseRollupSegments(read(env, 'ROLLUP_SEGMENTS'))),
     dashboardPanelsDir: panelsDir === null ? null : path.resolve(panelsDir),
   });
 }

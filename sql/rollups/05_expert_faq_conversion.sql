@@ -7,7 +7,8 @@
 -- conversion_rate = faq_count / correct_count (docs/CONTRACT.md), null (never NaN or Infinity) when the expert
 -- has no correct feedback; it can exceed 1 when approved candidates add FAQs, while
 -- promoted_faq_count / correct_count is the share of correct verdicts promoted, always within 0..1.
--- trust_score is the expert's current trust (0..1) as a double.
+-- trust_score is the expert's current trust (0..1) as a double. user_ref, credential_type and is_active name the
+-- expert as the API shows it (never by uuid alone, README "Rollups").
 create or replace table expert_faq_conversion as
 with per_expert as (
   select
@@ -27,7 +28,10 @@ select
   case when coalesce(f.correct_count, 0) = 0 then null
        else f.faq_count::double / f.correct_count::double end as conversion_rate,
   p.trust_score::double as trust_score,
-  coalesce(f.promoted_faq_count, 0)::bigint as promoted_faq_count
+  coalesce(f.promoted_faq_count, 0)::bigint as promoted_faq_count,
+  p.user_ref::varchar as user_ref,
+  p.credential_type::varchar as credential_type,
+  p.is_active::boolean as is_active
 from expert_profiles p
 left join per_expert f on f.expert_id = p.id
 order by p.id;

@@ -30,13 +30,15 @@ select
   a.conversation_id,
   a.vote,
   a.voted_at,
-  (coalesce(l.vote_count, 0) + a.vote_count)::bigint as vote_count
+  (coalesce(l.vote_count, 0) + a.vote_count)::bigint as vote_count,
+  a.segment_values
 from (
   select
     conversation_id::varchar as conversation_id,
     arg_max(vote::varchar, (created_at, id)) as vote,
     max(created_at)::timestamptz as voted_at,
-    count(*)::bigint as vote_count
+    count(*)::bigint as vote_count,
+    arg_max(fw_segment_values(metadata), (created_at, id)) as segment_values
   from fw_work.votes_changed
   where conversation_id in (select conversation_id from fw_work.votes_appended)
   group by conversation_id
@@ -49,13 +51,15 @@ select distinct conversation_id from fw_work.votes_changed
 where conversation_id not in (select conversation_id from fw_work.votes_appended);
 
 delete from latest_votes where conversation_id in (select conversation_id from fw_work.votes_changed);
-insert into latest_votes by name select conversation_id, vote, voted_at, vote_count from fw_work.votes_appended_rows;
+insert into latest_votes by name
+select conversation_id, vote, voted_at, vote_count, segment_values from fw_work.votes_appended_rows;
 insert into latest_votes
 select
   conversation_id::varchar as conversation_id,
   arg_max(vote::varchar, (created_at, id)) as vote,
   max(created_at)::timestamptz as voted_at,
-  count(*)::bigint as vote_count
+  count(*)::bigint as vote_count,
+  arg_max(fw_segment_values(metadata), (created_at, id)) as segment_values
 from votes
 where conversation_id in (select conversation_id from fw_work.votes_recompute)
 group by conversation_id;

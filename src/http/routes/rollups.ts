@@ -3,6 +3,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { Nullable } from '../../feedback/schemaTypes.ts';
 import {
   EXPERT_TABLES,
+  GRANULARITIES,
   INTERVIEW_TABLES,
   SCORE_DIMENSIONS,
   TOP_N,
@@ -13,6 +14,8 @@ import {
   readVotesRollup,
   snapshotAsOf,
   type DayRange,
+  type Granularity,
+  type VotesQuery,
 } from '../../warehouse/rollups/rollupReads.ts';
 import { problems } from '../problem.ts';
 import { defineRoutes } from '../routeDef.ts';
@@ -33,7 +36,50 @@ const RangeQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const granularity = (byDefault: Granularity) =>
+  Type.Optional(
+    Type.Unsafe<Granularity>({
+      type: 'string',
+      enum: [...GRANULARITIES],
+      description: `Period of the series: UTC day, ISO week (period = its Monday) or month (its first day); default ${byDefault}`,
+    }),
+  );
+
+const RangeGranularityQuery = (byDefault: Granularity) =>
+  Type.Object({ ...RangeQuery.properties, granularity: granularity(byDefault) }, { additionalProperties: false });
+
+/** The segment filters are KEY=VALUE for the configured ROLLUP_SEGMENTS keys; the handler checks the names. */
+const VotesQuerySchema = Type.Object(
+  {
+    ...RangeQuery.properties,
+    granularity: granularity('day'),
+    segment: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 40,
+        description: 'A ROLLUP_SEGMENTS key (default app, model, release): segments lists the series per value',
+      }),
+    ),
+  },
+  {
+    additionalProperties: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description:
+        'KEY=VALUE for a ROLLUP_SEGMENTS key (e.g. model=v3; "(other)": a value outside the top 50): narrows every figure',
+    }),
+  },
+);
+
 const Count = Type.Integer({ minimum: 0 });
+const Period = day('The first UTC day of the period (a day, the Monday of an ISO week, the first of a month)');
+const Spread = (what: string) =>
+  Type.Object(
+    { n: Count, p50: Nullable(Type.Number()), p90: Nullable(Type.Number()) },
+    {
+      description: `${what}: n values (nulls left out), p50 and p90 interpolated like percentile_cont; null when n = 0`,
+    },
+  );
 const Rate = Nullable(Type.Number({ minimum: 0 }));
 
 const Snapshot = {
@@ -70,9 +116,64 @@ const VotesRollupBody = Type.Object({
   top_downvote_reasons: Type.Array(Type.Object({ reason: Type.String(), count: Count }), {
     description: `The ${TOP_N} reasons given by most down votes cast in the range (a reason counts once per vote), most frequent first`,
   }),
+  granularity: Type.Unsafe<Granularity>({ type: 'string', enum: [...GRANULARITIES] }),
+  segment: Nullable(Type.String()),
+  filters: Type.Record(Type.String(), Type.String(), { description: 'The KEY=VALUE filters applied, {} when none' }),
+  segment_keys: Type.Array(Type.String(), { description: 'The configured ROLLUP_SEGMENTS keys' }),
+  series: Type.Array(
+    Type.Object({
+      period: Period,
+      up: Count,
+      down: Count,
+      conversations: Type.Integer({ minimum: 0, description: 'Distinct conversations with a vote in the period' }),
+      up_rate: Type.Number(),
+      voters: Type.Integer({ minimum: 0, description: "Distinct email pseudonyms among the period's votes" }),
+      anonymous_votes: Type.Integer({ minimum: 0, description: "The period's votes without an email" }),
+    }),
+    { description: 'One row per period with votes, in order; whole periods that overlap the range' },
+  ),
+  segments: Nullable(
+    Type.Array(
+      Type.Object({
+        value: Type.String(),
+        up: Count,
+        down: Count,
+        conversations: Type.Integer({ minimum: 0, description: 'Distinct conversations with this value in the range' }),
+        series: Type.Array(
+          Type.Object({ period: Period, up: Count, down: Count, conversations: Count, up_rate: Type.Number() }),
+        ),
+      }),
+      {
+        description:
+          "Per value of the segment key (its top 50 by volume over all time, the rest as '(other)'; '(none)': votes without the key), most votes in the range first; null without segment",
+      },
+    ),
+  ),
+  values: Type.Record(Type.String(), Type.Array(Type.String()), {
+    description: "Per configured key, its values over the whole snapshot (top 50, then '(other)' when there are more)",
+  }),
 });
 
+const AgreementFigures = {
+  answers: Count,
+  verdicts: Count,
+  percent_agreement: Nullable(
+    Type.Number({
+      minimum: 0,
+      maximum: 1,
+      description: 'Agreeing pairs among all pairs of verdicts on the same answer',
+    }),
+  ),
+  alpha: Nullable(
+    Type.Number({
+      maximum: 1,
+      description: "Krippendorff's alpha (nominal) over feedback_type; null when undefined (no disagreement possible)",
+    }),
+  ),
+};
+
 const ExpertsRollupBody = Type.Object({
+  ...Range,
   ...Snapshot,
   trust_weighted_accuracy: Nullable(
     Type.Number({
@@ -83,6 +184,9 @@ const ExpertsRollupBody = Type.Object({
   experts: Type.Array(
     Type.Object({
       expert_id: Type.String({ format: 'uuid' }),
+      user_ref: Type.String({ description: "The expert's id in the client system (shown instead of the uuid)" }),
+      credential_type: Type.String(),
+      is_active: Type.Boolean(),
       feedback_count: Count,
       correct_count: Count,
       faq_count: Type.Integer({
@@ -97,9 +201,50 @@ const ExpertsRollupBody = Type.Object({
         Type.Number({ minimum: 0, description: 'faq_count / correct_count; null when correct_count is 0' }),
       ),
       trust_score: Type.Number({ minimum: 0, maximum: 1 }),
+      confidence: Spread("confidence_score of the expert's feedback in the range"),
+      time_spent_seconds: Spread("time_spent_seconds of the expert's feedback in the range"),
+      agreement: Type.Object(
+        {
+          answers: Type.Integer({
+            minimum: 0,
+            description: 'Answers this expert reviewed in the range that have verdicts of two or more experts',
+          }),
+          agreement_with_majority: Nullable(
+            Type.Number({
+              minimum: 0,
+              maximum: 1,
+              description:
+                "Share of those where the expert's verdict is the majority verdict (a tie is no majority); null when answers = 0",
+            }),
+          ),
+        },
+        { description: "Each expert's latest verdict on an answer counts" },
+      ),
     }),
     { description: 'expert_faq_conversion: every expert, those without feedback included; most feedback first' },
   ),
+  agreement: Type.Object(
+    {
+      overall: Type.Object(AgreementFigures),
+      by_category: Type.Array(Type.Object({ category: Type.String(), ...AgreementFigures }), {
+        description:
+          "Per category of the answer (the most frequent category of its verdicts; '(none)' when all are correct)",
+      }),
+    },
+    {
+      description:
+        'Over the answers (answer_ref) with verdicts of two or more experts in the range (README "Rollups", docs/decisions/0020)',
+    },
+  ),
+  review_time: Spread('time_spent_seconds of all feedback in the range'),
+  series: Type.Array(
+    Type.Object({ period: Period, feedback: Count, correct: Count, incomplete: Count, incorrect: Count }),
+    { description: 'Feedback per period (whole periods that overlap the range), in order' },
+  ),
+  confidence_histogram: Type.Array(Type.Object({ lo: Type.Number(), hi: Type.Number(), count: Count }), {
+    description:
+      'confidence_score of the feedback in the range in 10 bins of width 0.1 (lo inclusive; the last bin includes 1.0)',
+  }),
 });
 
 const Stats = {
@@ -126,6 +271,15 @@ const InterviewsRollupBody = Type.Object({
   top_knowledge_gaps: Type.Array(Type.Object({ gap: Type.String(), count: Count }), {
     description: `The ${TOP_N} knowledge gaps named by most interview feedbacks created in the range, most frequent first`,
   }),
+  granularity: Type.Unsafe<Granularity>({ type: 'string', enum: [...GRANULARITIES] }),
+  series: Type.Array(Type.Object({ dimension: Dimension, period: Period, ...Stats }), {
+    description:
+      'Per dimension and period at the granularity (whole periods that overlap the range), exact; for week it equals weekly',
+  }),
+  histograms: Type.Array(
+    Type.Object({ dimension: Dimension, bins: Type.Array(Type.Object({ lo: Count, hi: Count, count: Count })) }),
+    { description: 'Per dimension over the range: 10 bins 0-9, 10-19, ..., 90-100 (lo and hi inclusive)' },
+  ),
 });
 
 /** The range from a validated query; 422 when it is backwards. */
@@ -139,6 +293,29 @@ function dayRange(query: Record<string, unknown>): DayRange {
     );
   }
   return { from, to };
+}
+
+/**
+ * The votes query beyond the range: granularity, segment (a configured key) and the KEY=VALUE filters (every other
+ * parameter; the schema let them through as strings). Anything but a configured key is 422 at /query/<name>.
+ */
+function votesQuery(query: Record<string, unknown>, keys: readonly string[]): VotesQuery {
+  const errors: { path: string; message: string }[] = [];
+  const segment = (query.segment as string | undefined) ?? null;
+  if (segment !== null && !keys.includes(segment))
+    errors.push({
+      path: '/query/segment',
+      message: `must be one of: ${keys.map((k) => JSON.stringify(k)).join(', ')}`,
+    });
+  const filters: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query)) {
+    if (['from', 'to', 'granularity', 'segment'].includes(name)) continue;
+    if (keys.includes(name)) filters[name] = value as string;
+    else
+      errors.push({ path: `/query/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, message: 'is not a known field' });
+  }
+  if (errors.length > 0) throw problems.validation(errors, 'A query parameter is invalid.');
+  return { granularity: (query.granularity as Granularity | undefined) ?? 'day', segment, filters };
 }
 
 /**
@@ -193,22 +370,34 @@ export const rollupRoutes = defineRoutes(
       'From the published warehouse (tables latest_votes, vote_daily, vote_reasons_daily). totals counts conversations by ' +
       'their latest vote over the whole snapshot; daily and top_downvote_reasons cover the UTC days [from, to].',
     scope: 'read',
-    query: RangeQuery,
+    query: VotesQuerySchema,
     responses: response('The vote rollups as of the last export', VotesRollupBody),
     async handle({ services, query }) {
       const range = dayRange(query);
-      const body = await onSnapshot(services, VOTE_TABLES, (conn) => readVotesRollup(conn, range));
+      const keys = services.config.rollupSegments;
+      const votes = votesQuery(query, keys);
+      const body = await onSnapshot(services, VOTE_TABLES, (conn) => readVotesRollup(conn, range, votes));
+      const shape = {
+        granularity: votes.granularity,
+        segment: votes.segment,
+        filters: votes.filters,
+        segment_keys: keys,
+      };
       return {
         status: 200,
         body: body
-          ? { ...range, ...body }
+          ? { ...range, ...shape, ...body }
           : {
               as_of: null,
               exported_rows: 0,
               ...range,
+              ...shape,
               totals: { conversations: 0, up: 0, down: 0, up_rate: null },
               daily: [],
               top_downvote_reasons: [],
+              series: [],
+              segments: votes.segment === null ? null : [],
+              values: Object.fromEntries(keys.map((k) => [k, []])),
             },
       };
     },
@@ -219,14 +408,33 @@ export const rollupRoutes = defineRoutes(
     path: '/api/v1/rollups/experts',
     tag: 'rollups',
     summary: 'Per-expert feedback and FAQ conversion, and the trust-weighted accuracy of AI answers',
-    description: 'From the published warehouse (table expert_faq_conversion).',
+    description:
+      'From the published warehouse (tables expert_faq_conversion, expert_feedback). The per-expert counts and ' +
+      'trust_weighted_accuracy cover the whole snapshot; confidence, time spent, agreement, review_time, series and ' +
+      'confidence_histogram the feedback created in the UTC days [from, to].',
     scope: 'read',
+    query: RangeGranularityQuery('week'),
     responses: response('The expert rollups as of the last export', ExpertsRollupBody),
-    async handle({ services }) {
-      const body = await onSnapshot(services, EXPERT_TABLES, (conn) => readExpertsRollup(conn));
+    async handle({ services, query }) {
+      const range = dayRange(query);
+      const granularity = (query.granularity as Granularity | undefined) ?? 'week';
+      const body = await onSnapshot(services, EXPERT_TABLES, (conn) => readExpertsRollup(conn, range, granularity));
+      const empty = { answers: 0, verdicts: 0, percent_agreement: null, alpha: null };
       return {
         status: 200,
-        body: body ?? { as_of: null, exported_rows: 0, trust_weighted_accuracy: null, experts: [] },
+        body: body
+          ? { ...range, ...body }
+          : {
+              as_of: null,
+              exported_rows: 0,
+              ...range,
+              trust_weighted_accuracy: null,
+              experts: [],
+              agreement: { overall: empty, by_category: [] },
+              review_time: { n: 0, p50: null, p90: null },
+              series: [],
+              confidence_histogram: Array.from({ length: 10 }, (_, i) => ({ lo: i / 10, hi: (i + 1) / 10, count: 0 })),
+            },
       };
     },
   },
@@ -240,16 +448,32 @@ export const rollupRoutes = defineRoutes(
       'From the published warehouse (tables interview_scores, interview_score_stats, knowledge_gap_daily). overall and ' +
       'top_knowledge_gaps cover the UTC days [from, to]; weekly lists the whole ISO weeks that overlap them.',
     scope: 'read',
-    query: RangeQuery,
+    query: RangeGranularityQuery('week'),
     responses: response('The interview rollups as of the last export', InterviewsRollupBody),
     async handle({ services, query }) {
       const range = dayRange(query);
-      const body = await onSnapshot(services, INTERVIEW_TABLES, (conn) => readInterviewsRollup(conn, range));
+      const granularity = (query.granularity as Granularity | undefined) ?? 'week';
+      const body = await onSnapshot(services, INTERVIEW_TABLES, (conn) =>
+        readInterviewsRollup(conn, range, granularity),
+      );
       return {
         status: 200,
         body: body
-          ? { ...range, ...body }
-          : { as_of: null, exported_rows: 0, ...range, overall: emptyStats(), weekly: [], top_knowledge_gaps: [] },
+          ? { ...range, granularity, ...body }
+          : {
+              as_of: null,
+              exported_rows: 0,
+              ...range,
+              granularity,
+              overall: emptyStats(),
+              weekly: [],
+              top_knowledge_gaps: [],
+              series: [],
+              histograms: SCORE_DIMENSIONS.map((dimension) => ({
+                dimension,
+                bins: Array.from({ length: 10 }, (_, i) => ({ lo: i * 10, hi: i === 9 ? 100 : i * 10 + 9, count: 0 })),
+              })),
+            },
       };
     },
   },

@@ -31,6 +31,8 @@ export interface ExportOptions {
   readonly signal?: AbortSignal;
   /** Tables to export (default EXPORTED_TABLES). Tests use it to export a table of every column type. */
   readonly tables?: readonly string[];
+  /** The vote metadata keys the rollups segment by (ROLLUP_SEGMENTS; default app, model, release). */
+  readonly rollupSegments?: readonly string[];
 }
 
 export interface ExportProgress {

@@ -236,7 +236,7 @@ export async function runExport(
       lagSeconds: phase.snapshot.lagSeconds,
     });
     timer.mark('record');
-    const rollups = await refreshRollups(conn, phase.mode === 'full' ? null : sourceChanges);
+    const rollups = await refreshRollups(conn, phase.mode === 'full' ? null : sourceChanges, options.rollupSegments);
     timer.mark('rollups');
     const finishedAt = new Date();
     await finishExportRun(conn, runId, finishedAt);

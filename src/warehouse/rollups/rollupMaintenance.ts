@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ROLLUP_FALLBACK } from '../export/buildInstance.ts';
-import { ROLLUPS_DIR, rollupFiles, type RollupFile } from './rollups.ts';
+import { DEFAULT_SEGMENT_KEYS, ROLLUPS_DIR, prepareSegments, rollupFiles, type RollupFile } from './rollups.ts';
 import { ident, literal } from '../shared/sqlText.ts';
 import type { PendingMerge } from '../export/tableCopy.ts';
 
@@ -54,11 +54,20 @@ const GROUPS: readonly RollupGroup[] = [
     capture: 'capture_votes.sql',
     captured: 'votes_changed',
     // latest_vote_totals is one row over latest_votes (a row per conversation): cheap to recompute whole.
+    // The segment rollups (README "Rollups", docs/decisions/0019): segment_top_values is recomputed whole (a copy
+    // of the previous set is kept first, TOP_BEFORE); when the set changed, the capped tables are recomputed whole.
     tables: [
       ['latest_votes', true],
       ['latest_vote_totals', false],
       ['vote_daily', true],
       ['vote_reasons_daily', true],
+      ['vote_segment_values_daily', true],
+      ['segment_top_values', false],
+      ['vote_segment_cube', true],
+      ['vote_reasons_by_segment', true],
+      ['vote_daily_by_segment', false],
+      ['latest_vote_segment_totals', false],
+      ['vote_segment_conversations', true],
     ],
   },
   {
@@ -82,8 +91,19 @@ const GROUPS: readonly RollupGroup[] = [
 
 let definitionsCache: Promise<string> | null = null;
 
-/** A hash of every rollup file, full and incremental: a snapshot's rollups are only maintained with the same SQL. */
-export function rollupDefinitions(): Promise<string> {
+/**
+ * A hash of every rollup file, full and incremental, and of the segment keys: a snapshot's rollups are only
+ * maintained with the same SQL and the same ROLLUP_SEGMENTS.
+ */
+export async function rollupDefinitions(segmentKeys: readonly string[] = DEFAULT_SEGMENT_KEYS): Promise<string> {
+  const files = await filesHash();
+  return createHash('sha256')
+    .update(`${files}\0${JSON.stringify(segmentKeys)}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+function filesHash(): Promise<string> {
   definitionsCache ??= (async () => {
     const hash = createHash('sha256');
     for (const dir of [ROLLUPS_DIR, INCREMENTAL_DIR]) {
@@ -95,6 +115,12 @@ export function rollupDefinitions(): Promise<string> {
   })();
   return definitionsCache;
 }
+
+/**
+ * The top segment values before an incremental refresh, for incremental/vote_segment_cube.sql to tell whether the
+ * set changed (then every capped segment row is recomputed).
+ */
+const TOP_BEFORE = `create or replace table ${WORK_SCHEMA}.segment_top_before as select position, value from segment_top_values`;
 
 async function incrementalSql(name: string): Promise<string> {
   return readFile(path.join(INCREMENTAL_DIR, name), 'utf8');
@@ -177,10 +203,15 @@ async function storedDefinitions(conn: DuckDBConnection, tables: Set<string>): P
 }
 
 /** Records which rollup SQL computed the snapshot's rollup tables (see rollup_state above). */
-export async function recordRollupDefinitions(conn: DuckDBConnection): Promise<void> {
+export async function recordRollupDefinitions(
+  conn: DuckDBConnection,
+  segmentKeys: readonly string[] = DEFAULT_SEGMENT_KEYS,
+): Promise<void> {
   // The table itself is created by the warehouse schema (sql/warehouse/0003_rollup_state.sql).
   await conn.run('delete from rollup_state');
-  await conn.run('insert into rollup_state values ($definitions)', { definitions: await rollupDefinitions() });
+  await conn.run('insert into rollup_state values ($definitions)', {
+    definitions: await rollupDefinitions(segmentKeys),
+  });
 }
 
 async function countRows(conn: DuckDBConnection, table: string): Promise<number> {
@@ -204,24 +235,29 @@ export interface RollupRefresh {
 export async function refreshRollups(
   conn: DuckDBConnection,
   changes: ReadonlyMap<string, SourceChange> | null,
+  segmentKeys: readonly string[] = DEFAULT_SEGMENT_KEYS,
 ): Promise<RollupRefresh> {
   try {
+    await prepareSegments(conn, segmentKeys);
     const files = await rollupFiles();
     const tables = await existingTables(conn);
     let reason: string | null = null;
     if (changes === null) reason = 'full export';
     else if (files.some((f) => !tables.has(f.table))) reason = 'a rollup table is missing';
-    else if ((await storedDefinitions(conn, tables)) !== (await rollupDefinitions())) reason = 'the rollup SQL changed';
+    else if ((await storedDefinitions(conn, tables)) !== (await rollupDefinitions(segmentKeys)))
+      reason = 'the rollup SQL or ROLLUP_SEGMENTS changed';
     if (reason !== null) {
       // computeRollups, file by file through runFile for its out-of-memory retry.
       for (const file of files) {
         await runFile(conn, path.basename(file.file), file.sql);
         await releaseMemory(conn);
       }
-      await recordRollupDefinitions(conn);
+      await recordRollupDefinitions(conn, segmentKeys);
       return { mode: 'full', reason, tables: Object.fromEntries(files.map((f) => [f.table, 'full'])) };
     }
     const byTable = new Map<string, RollupFile>(files.map((f) => [f.table, f]));
+    await conn.run(`create schema if not exists ${WORK_SCHEMA}`);
+    await conn.run(TOP_BEFORE);
     const done: Record<string, 'full' | 'incremental' | 'unchanged'> = {};
     for (const group of GROUPS) {
       // A source missing from the export's list (or dropped from Postgres) counts as reloaded: recompute whole.

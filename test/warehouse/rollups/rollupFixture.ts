@@ -309,7 +309,8 @@ export const truth = {
               count(f.generated_faq_id)::int as faq_count,
               (count(f.generated_faq_id)::float8 / nullif(count(f.id) filter (where f.feedback_type = 'correct'), 0)) as conversion_rate,
               p.trust_score::float8 as trust_score,
-              count(f.generated_faq_id) filter (where f.feedback_type = 'correct')::int as promoted_faq_count
+              count(f.generated_faq_id) filter (where f.feedback_type = 'correct')::int as promoted_faq_count,
+              p.user_ref, p.credential_type, p.is_active
          from expert_profiles p left join expert_feedback f on f.expert_id = p.id
         group by p.id order by p.id`,
     ),

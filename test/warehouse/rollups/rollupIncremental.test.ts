@@ -250,7 +250,7 @@ describe('incremental rollup maintenance', () => {
     );
     await expectExact(await exportNow(db.pool, warehouse.dir));
     const { maintained } = await maintainedAndFull();
-    expect(maintained.latest_votes!.find((r) => r[0] === 'conv-late')).toEqual([
+    expect(maintained.latest_votes!.find((r) => r[0] === 'conv-late')?.slice(0, 4)).toEqual([
       'conv-late',
       'up',
       '2024-03-10 12:00:00+00',

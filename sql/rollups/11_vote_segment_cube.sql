@@ -1,0 +1,8 @@
+-- vote_segment_cube: per granularity (day, week, month; UTC, ISO weeks), period and tuple of capped segment values
+-- v1..v5 (sql/rollups/segments.sql): the votes cast (up, down, anonymous_votes: those without an email), and the
+-- distinct conversations and voters (email pseudonyms) counted exactly under any filter and grouping by the
+-- single/multi rows explained in segments.sql (fw_segment_cube). GET /api/v1/rollups/votes answers every figure
+-- of its series and segments from it.
+create or replace table vote_segment_cube as
+select * from fw_segment_cube(null, null)
+order by granularity, period;
