@@ -1,186 +1,252 @@
 import type { Pool } from './db/pool.ts';
+import { planDemo, type DemoPlan, type ReviewBody } from './demo/plan.ts';
 
 /**
- * The demo data of `feedback-warehouse demo` (src/cli/demo.ts): realistic feedback posted through a client function,
- * so the command can send it through the real HTTP app; then the rows are spread over the last 60 days, since
- * clients cannot backdate feedback.
+ * The demo data of `feedback-warehouse demo` (src/cli/demo.ts, README "Dashboards and demo data"): three apps'
+ * votes over 90 days with a release halfway through, named experts reviewing shared answers, FAQ promotions and
+ * candidates, interviews. Everything is posted through a client function, so the command sends it through the real
+ * HTTP app (validation, redaction, pseudonyms); then backdateDemo dates each row to the day its plan chose
+ * (src/demo/plan.ts), since clients cannot backdate feedback.
  */
 
-const QUESTIONS = [
-  ['Come pago il modello F24 online?', "Puoi usare l'home banking o i servizi telematici dell'Agenzia delle Entrate."],
-  ["Qual è l'aliquota IVA sui libri?", "L'aliquota è il 4% (Tabella A, parte II, DPR 633/72)."],
-  ['Entro quando si presenta il 730?', 'Il 730 precompilato si invia entro il 30 settembre.'],
-  ["Chi deve pagare l'IMU sulla prima casa?", "L'abitazione principale non di lusso è esente (categorie A/2-A/7)."],
-  [
-    'Come funziona il regime forfettario?',
-    'Si applica un coefficiente di redditività e una imposta sostitutiva del 15%.',
-  ],
-  ['Posso detrarre le spese mediche?', 'Sì, il 19% oltre la franchigia di 129,11 euro, con pagamento tracciabile.'],
-  ['Cosa è il reverse charge?', "È l'inversione contabile: l'IVA la assolve il cessionario."],
-  ['Come richiedo il rimborso IVA?', 'Con la dichiarazione annuale IVA o con istanza trimestrale (modello TR).'],
-] as const;
-const REASONS = ['outdated', 'wrong', 'too vague', 'missing source', 'too long', 'off topic'];
-const COMMENTS = [
-  'La normativa è cambiata nel 2024.',
-  'Mi serviva un esempio concreto.',
-  'Scrivetemi a mario.rossi@example.it',
-  'Chiamatemi al +39 347 123 4567 per favore',
-  null,
-  null,
-];
-const GAPS = ['reverse charge', 'split payment', 'ravvedimento operoso', 'regime forfettario', 'IMU', 'TFR', 'F24'];
-const CREDENTIALS = ['dottore_commercialista', 'revisore_legale', 'consulente_del_lavoro', 'avvocato', 'caf_operator'];
-const CATEGORIES = [
-  'normativa_obsoleta',
-  'interpretazione_errata',
-  'caso_mancante',
-  'calcolo_sbagliato',
-  'troppo_generico',
-];
+/** POSTs a JSON body (undefined: none) and answers the status and the parsed reply. */
+export type DemoPost = (path: string, body: unknown) => Promise<{ status: number; json: unknown }>;
 
-/** A small deterministic generator, so two demos with the same size look alike. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/** The rows a demo created, by table, and the time (epoch ms) each is dated to, index for index. */
+export interface DemoRows {
+  readonly votes: number[];
+  readonly expert_feedback: string[];
+  readonly interview_feedbacks: string[];
+  readonly expert_profiles: string[];
+  readonly interview_sessions: string[];
+  readonly at: {
+    readonly votes: number[];
+    readonly expert_feedback: number[];
+    readonly interview_feedbacks: number[];
+    readonly expert_profiles: number[];
+    readonly interview_sessions: number[];
   };
 }
 
 export interface DemoSummary {
   readonly votes: number;
+  readonly conversations: number;
   readonly experts: number;
   readonly expertFeedback: number;
+  /** Answers (answer_ref) reviewed by two experts or more. */
+  readonly sharedAnswers: number;
+  /** Correct reviews promoted to FAQ entries, and candidates an admin approved or rejected. */
+  readonly promoted: number;
+  readonly decided: number;
   readonly interviews: number;
+  /** The UTC day the release ships on (YYYY-MM-DD): the lifted app's model and up-rate change from it. */
+  readonly releaseDay: string;
   /** Ids of what was created, by table, so only demo rows are backdated. */
-  readonly ids: { votes: number[]; expert_feedback: string[]; interview_feedbacks: string[] };
+  readonly ids: DemoRows;
 }
 
-export async function runDemo(
-  post: (path: string, body: unknown) => Promise<{ status: number; json: unknown }>,
-  conversations: number,
-): Promise<DemoSummary> {
-  const random = rng(conversations);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const must = async (path: string, body: unknown): Promise<unknown> => {
+/**
+ * Requests in flight at once: on a real server, one review or session is a commit (a WAL flush), so eight at a time
+ * halve the demo's time against four (README "Dashboards and demo data"); the embedded database queues them.
+ */
+const IN_FLIGHT = 8;
+const BATCH_ITEMS = 1_000;
+/** Batches of 1,000 in flight at once: each keeps a core busy with validation and redaction. */
+const BATCHES_IN_FLIGHT = 3;
+
+/** fn over every item, `limit` at a time; results in the items' order. */
+async function eachLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>) {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export async function runDemo(post: DemoPost, conversations: number): Promise<DemoSummary> {
+  const plan = planDemo(conversations, Date.now(), Date.now().toString(36));
+  const send = async (path: string, body: unknown, expected = 201): Promise<unknown> => {
     const res = await post(path, body);
-    if (res.status !== 201) throw new Error(`demo: POST ${path} answered ${res.status}: ${JSON.stringify(res.json)}`);
+    if (res.status !== expected)
+      throw new Error(`demo: POST ${path} answered ${res.status}: ${JSON.stringify(res.json)}`);
     return res.json;
   };
-  const batch = async <T>(items: { type: string; data: unknown }[]): Promise<T[]> => {
-    const ids: T[] = [];
-    for (let i = 0; i < items.length; i += 1000) {
-      const res = (await must('/api/v1/batch', { items: items.slice(i, i + 1000) })) as { items: { id: T }[] };
-      ids.push(...res.items.map((item) => item.id));
-    }
-    return ids;
-  };
+  const batch = async <T>(type: string, items: readonly unknown[]): Promise<T[]> =>
+    (
+      await eachLimit(chunks(items, BATCH_ITEMS), BATCHES_IN_FLIGHT, async (part) => {
+        const res = (await send('/api/v1/batch', { items: part.map((data) => ({ type, data })) })) as {
+          items: { id: T }[];
+        };
+        return res.items.map((item) => item.id);
+      })
+    ).flat();
 
-  const votes: { type: string; data: unknown }[] = [];
-  for (let c = 0; c < conversations; c++) {
-    const [query, response] = pick(QUESTIONS);
-    const flips = random() < 0.15 ? 2 : 1;
-    for (let f = 0; f < flips; f++) {
-      const vote = random() < 0.62 ? 'up' : 'down';
-      votes.push({
-        type: 'vote',
-        data: {
-          conversation_id: `demo-${c}`,
-          vote,
-          query,
-          response,
-          reasons: vote === 'down' ? [pick(REASONS), ...(random() < 0.3 ? [pick(REASONS)] : [])] : [],
-          comment: vote === 'down' ? pick(COMMENTS) : null,
-          expert_ids: [],
-          metadata: { app: 'demo-chat', model: random() < 0.5 ? 'v3' : 'v4' },
-        },
-      });
-    }
-  }
-  const voteIds = await batch<number>(votes);
-
-  const expertCount = Math.max(3, Math.min(12, Math.round(conversations / 50)));
-  const experts: string[] = [];
-  for (let e = 0; e < expertCount; e++) {
-    const expert = (await must('/api/v1/experts', {
-      user_ref: `demo-expert-${conversations}-${e}-${Date.now()}`,
-      credential_type: CREDENTIALS[e % CREDENTIALS.length],
-      registration_number: `REG-${1000 + e}`,
-      trust_score: Math.round((0.55 + random() * 0.45) * 100) / 100,
-      specializations: [pick(GAPS)],
-    })) as { id: string };
-    experts.push(expert.id);
-  }
-  const feedback: { type: string; data: unknown }[] = [];
-  for (let i = 0; i < expertCount * 15; i++) {
-    const [query, answer] = pick(QUESTIONS);
-    const r = random();
-    const type = r < 0.55 ? 'correct' : r < 0.8 ? 'incomplete' : 'incorrect';
-    feedback.push({
-      type: 'expert_feedback',
-      data: {
-        expert_id: pick(experts),
-        query_text: query,
-        original_answer: answer,
-        feedback_type: type,
-        ...(type === 'correct' ? {} : { category: pick(CATEGORIES), improved_answer: `${answer} (aggiornato)` }),
-        confidence_score: Math.round((0.5 + random() * 0.5) * 100) / 100,
-        time_spent_seconds: 30 + Math.floor(random() * 600),
-      },
-    });
-  }
-  const feedbackIds = await batch<string>(feedback);
-
-  const interviews = Math.max(5, Math.round(conversations / 10));
-  const interviewItems: { type: string; data: unknown }[] = [];
-  const score = (base: number) => Math.max(0, Math.min(100, Math.round(base + (random() - 0.5) * 40)));
-  for (let i = 0; i < interviews; i++) {
-    const session = (await must('/api/v1/interview-sessions', { title: `Colloquio fiscale ${i + 1}` })) as {
-      id: string;
-    };
-    const base = 45 + random() * 40;
-    interviewItems.push({
-      type: 'interview_feedback',
-      data: {
-        session_id: session.id,
-        technical_accuracy_score: score(base),
-        communication_clarity_score: score(base + 5),
-        problem_solving_score: score(base - 5),
-        relevance_score: score(base + 10),
-        overall_score: score(base),
-        technical_feedback: 'Buona conoscenza della normativa IVA.',
-        communication_feedback: 'Esposizione chiara.',
-        problem_solving_feedback: 'Approccio metodico ai casi.',
-        relevance_feedback: 'Risposte pertinenti.',
-        overall_comments: random() < 0.2 ? 'Contattare al 02 1234 5678' : null,
-        knowledge_gaps: [pick(GAPS), ...(random() < 0.5 ? [pick(GAPS)] : [])].filter((g, k, a) => a.indexOf(g) === k),
-        learning_recommendations: ['Circolare 14/E'],
-      },
-    });
-  }
-  const interviewIds = await batch<string>(interviewItems);
+  const expertIds = await eachLimit(plan.experts, IN_FLIGHT, (expert) => createExpert(post, expert.body));
+  const votes = plan.votes.map((v) => ({ ...v.body, expert_ids: v.recommends.map((e) => expertIds[e]!) }));
+  const voteIds = await batch<number>('vote', votes);
+  const reviews = await sendReviews(plan, expertIds, send, batch);
+  const sessionIds = await eachLimit(
+    plan.interviews,
+    IN_FLIGHT,
+    async (i) => ((await send('/api/v1/interview-sessions', i.session)) as { id: string }).id,
+  );
+  const interviewIds = await batch<string>(
+    'interview_feedback',
+    plan.interviews.map((i, n) => ({ session_id: sessionIds[n], ...i.feedback })),
+  );
+  const perAnswer = new Map<string, number>();
+  for (const r of plan.reviews) perAnswer.set(r.body.answer_ref, (perAnswer.get(r.body.answer_ref) ?? 0) + 1);
   return {
     votes: votes.length,
-    experts: expertCount,
-    expertFeedback: feedback.length,
-    interviews,
-    ids: { votes: voteIds, expert_feedback: feedbackIds, interview_feedbacks: interviewIds },
+    conversations,
+    experts: expertIds.length,
+    expertFeedback: plan.reviews.length,
+    sharedAnswers: [...perAnswer.values()].filter((n) => n >= 2).length,
+    promoted: reviews.promoted,
+    decided: reviews.decided,
+    interviews: plan.interviews.length,
+    releaseDay: new Date(plan.releaseAt).toISOString().slice(0, 10),
+    ids: {
+      votes: voteIds,
+      expert_feedback: reviews.ids,
+      interview_feedbacks: interviewIds,
+      expert_profiles: expertIds,
+      interview_sessions: sessionIds,
+      at: {
+        votes: plan.votes.map((v) => v.at),
+        expert_feedback: plan.reviews.map((r) => r.at),
+        interview_feedbacks: plan.interviews.map((i) => i.feedbackAt),
+        expert_profiles: plan.experts.map((e) => e.at),
+        interview_sessions: plan.interviews.map((i) => i.at),
+      },
+    },
   };
 }
 
-/** Spreads the demo rows over the last 60 days (demo data only; the API never lets a client backdate). */
-const BACKDATE = {
-  votes: `update votes set created_at = now() - random() * interval '60 days' where id = any($1::bigint[])`,
-  expert_feedback: `update expert_feedback set created_at = now() - random() * interval '60 days' where id = any($1::uuid[])`,
-  interview_feedbacks: `update interview_feedbacks set created_at = now() - random() * interval '60 days' where id = any($1::uuid[])`,
-} as const;
+/**
+ * Creates an expert; a user_ref or registration number already taken (an earlier demo's expert) gets a suffix, so
+ * demos add up.
+ */
+async function createExpert(post: DemoPost, body: PlanExpertBody): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const suffix = attempt === 1 ? '' : `.${attempt}`;
+    const res = await post('/api/v1/experts', {
+      ...body,
+      user_ref: body.user_ref + suffix,
+      registration_number: body.registration_number + suffix,
+    });
+    if (res.status === 201) return (res.json as { id: string }).id;
+    if (res.status !== 409 || attempt >= 50)
+      throw new Error(`demo: POST /api/v1/experts answered ${res.status}: ${JSON.stringify(res.json)}`);
+  }
+}
+type PlanExpertBody = DemoPlan['experts'][number]['body'];
 
-/** Backdates exactly the rows a demo created (its summary's ids). */
+/**
+ * The reviews in batches, but for those whose FAQ candidate an admin decides: one by one, as only that answer names
+ * the candidate. Then the promotions of correct feedback and the decisions on the candidates left pending (those of
+ * trusted experts were auto-approved).
+ */
+async function sendReviews(
+  plan: DemoPlan,
+  expertIds: readonly string[],
+  send: (path: string, body: unknown, expected?: number) => Promise<unknown>,
+  batch: <T>(type: string, items: readonly unknown[]) => Promise<T[]>,
+) {
+  const bodies: (ReviewBody & { expert_id: string })[] = plan.reviews.map((r) => ({
+    expert_id: expertIds[r.expert]!,
+    ...r.body,
+  }));
+  const decided = (i: number) => bodies[i]!.improved_answer !== undefined && plan.reviews[i]!.decision !== 'leave';
+  const single = bodies.flatMap((_, i) => (decided(i) ? [i] : []));
+  const batched = bodies.flatMap((_, i) => (decided(i) ? [] : [i]));
+  const ids: string[] = new Array(bodies.length);
+  const batchedIds = await batch<string>(
+    'expert_feedback',
+    batched.map((i) => bodies[i]),
+  );
+  batched.forEach((i, n) => (ids[i] = batchedIds[n]!));
+  const pending: { candidate: string; decision: 'approve' | 'reject' }[] = [];
+  await eachLimit(single, IN_FLIGHT, async (i) => {
+    const res = (await send('/api/v1/expert-feedback', bodies[i])) as {
+      id: string;
+      faq_candidate: { id: string; status: string } | null;
+    };
+    ids[i] = res.id;
+    if (res.faq_candidate?.status === 'pending')
+      // decided(i): the decision is not 'leave'.
+      pending.push({ candidate: res.faq_candidate.id, decision: plan.reviews[i]!.decision as 'approve' | 'reject' });
+  });
+  const promoted = plan.reviews.flatMap((r, i) => (r.promote ? [ids[i]!] : []));
+  await eachLimit(promoted, IN_FLIGHT, (id) => send(`/api/v1/expert-feedback/${id}/promote`, undefined));
+  await eachLimit(pending, IN_FLIGHT, ({ candidate, decision }) =>
+    send(`/api/v1/faq-candidates/${candidate}/${decision}`, undefined, 200),
+  );
+  return { ids, promoted: promoted.length, decided: pending.length };
+}
+
+/** What the demo's reviews made, read back from Postgres: FAQ entries, and FAQ candidates by status. */
+export async function demoFaqCounts(pool: Pool, ids: DemoSummary['ids']) {
+  const { rows } = await pool.query<{ faq_entries: number; pending: number; approved: number; rejected: number }>(
+    `select (select count(*)::int from faq_entries where source_feedback_id = any($1::uuid[])) as faq_entries,
+            count(*) filter (where status = 'pending')::int as pending,
+            count(*) filter (where status = 'approved')::int as approved,
+            count(*) filter (where status = 'rejected')::int as rejected
+       from expert_faq_candidates where feedback_id = any($1::uuid[])`,
+    [ids.expert_feedback],
+  );
+  return rows[0]!;
+}
+
+/**
+ * Dates every demo row to its planned time (the API never lets a client backdate): votes, reviews, experts, sessions
+ * and interview feedback by id; the FAQ candidates and entries made from demo reviews follow their review (decided
+ * and promoted some hours later). Only rows the demo created change. The update triggers stamp updated_at with now
+ * and a new txid, so the next export copies the new dates.
+ */
 export async function backdateDemo(pool: Pool, ids: DemoSummary['ids']): Promise<void> {
-  await pool.query(BACKDATE.votes, [ids.votes]);
-  await pool.query(BACKDATE.expert_feedback, [ids.expert_feedback]);
-  await pool.query(BACKDATE.interview_feedbacks, [ids.interview_feedbacks]);
+  const tables = [
+    ['votes', 'bigint'],
+    ['expert_profiles', 'uuid'],
+    ['expert_feedback', 'uuid'],
+    ['interview_sessions', 'uuid'],
+    ['interview_feedbacks', 'uuid'],
+  ] as const;
+  for (const [table, type] of tables) {
+    await pool.query(
+      `update ${table} t set created_at = to_timestamp(d.at / 1000)
+         from unnest($1::${type}[], $2::float8[]) as d(id, at) where t.id = d.id`,
+      [ids[table], ids.at[table]],
+    );
+  }
+  // A candidate is made with its review; an admin decides it, or the review is promoted, within two days.
+  await pool.query(
+    `update expert_faq_candidates c
+        set created_at = f.created_at,
+            decided_at = case when c.decided_at is null then null
+                              when c.auto_approved then f.created_at
+                              else least(f.created_at + (1 + random() * 47) * interval '1 hour', now()) end
+       from expert_feedback f
+      where c.feedback_id = f.id and f.id = any($1::uuid[])`,
+    [ids.expert_feedback],
+  );
+  await pool.query(
+    `update faq_entries e
+        set created_at = coalesce(c.decided_at, least(f.created_at + (1 + random() * 47) * interval '1 hour', now()))
+       from expert_feedback f
+       left join expert_faq_candidates c on c.feedback_id = f.id
+      where e.source_feedback_id = f.id and f.id = any($1::uuid[])`,
+    [ids.expert_feedback],
+  );
 }
