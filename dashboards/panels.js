@@ -38,12 +38,7 @@ async function drawPanel(ctx, panel, parent) {
       body: JSON.stringify({ sql: panelSql(panel.sql, ctx.range), limit: PANEL_ROWS }),
     });
   } catch (error) {
-    if (error.status === 403)
-      return panelError(
-        parent,
-        title,
-        'This panel runs SQL: it needs a key with the query scope, which this key lacks.',
-      );
+    if (error.status === 403) return 'forbidden';
     return panelError(parent, title, `The panel's query failed (${panel.name}.sql): ${error.message}`);
   }
   const names = result.columns.map((c) => c.name);
@@ -95,6 +90,17 @@ export async function renderPanels(ctx, page, parent) {
   const holder = el('div', { className: 'panels', id: 'panels' });
   parent.append(holder);
   for (const e of errors) panelError(holder, `Panel file ${e.file}`, `This panel file cannot be shown: ${e.message}.`);
-  // One after the other: each is a query process on the server, and the page stays in file-name order.
-  for (const panel of panels) await drawPanel(ctx, panel, holder);
+  // One after the other: each is a query process on the server, and the page stays in file-name order. A key
+  // without the query scope is told once, for all of them, and not sent again.
+  for (const [i, panel] of panels.entries()) {
+    if ((await drawPanel(ctx, panel, holder)) === 'forbidden') {
+      const titles = panels.slice(i).map((p) => p.title);
+      panelError(
+        holder,
+        titles.length === 1 ? titles[0] : `${titles.length} panels`,
+        `${titles.join('; ')}: these panels run SQL and need a key with the query scope, which this key lacks.`,
+      );
+      return;
+    }
+  }
 }

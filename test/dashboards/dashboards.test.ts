@@ -210,6 +210,100 @@ describe('the dashboards on demo data', () => {
     await pasted.close();
   });
 
+  it('granularity: weeks and months in the URL, the titles and the CSV, back and forward', async () => {
+    const { page, errors, close } = await open('votes.html?preset=all&granularity=week', analystKey);
+    expect(await page.inputValue('#granularity')).toBe('week');
+    expect(await page.textContent('#fig-votes h2')).toBe('Votes per week');
+    const api = (await app.request('GET', '/api/v1/rollups/votes?granularity=week', { key: readKey })).json;
+    expect(api.series.every((p: { period: string }) => new Date(p.period).getUTCDay() === 1)).toBe(true);
+    const csv = await downloadedCsv(page, 'voters');
+    expect(csv.trimEnd().split('\r\n')).toEqual([
+      'period,voters,anonymous_votes',
+      ...api.series.map(
+        (p: { period: string; voters: number; anonymous_votes: number }) =>
+          `${p.period},${p.voters},${p.anonymous_votes}`,
+      ),
+    ]);
+    await page.selectOption('#granularity', 'month');
+    await page.waitForSelector('body[data-loaded=true]');
+    expect(new URL(page.url()).search).toBe('?preset=all&granularity=month');
+    expect(await page.textContent('#fig-votes h2')).toBe('Votes per month');
+    await page.goBack();
+    await page.waitForSelector('body[data-loaded=true]');
+    expect(await page.inputValue('#granularity')).toBe('week');
+    expect(await page.textContent('#fig-votes h2')).toBe('Votes per week');
+    // The page links keep the range but not the granularity: each page has its own default.
+    expect(await page.getAttribute('#nav-interviews', 'href')).toBe('interviews.html?preset=all');
+    expect(errors).toEqual([]);
+    await close();
+
+    // Interviews by month: the median line's CSV is the API's series for that dimension.
+    const interviews = await open('interviews.html?preset=all&granularity=month', readKey);
+    const months = (await app.request('GET', '/api/v1/rollups/interviews?granularity=month', { key: readKey })).json;
+    const dim = months.overall[0].dimension as string;
+    const lines = (await downloadedCsv(interviews.page, `median-${dim.replace(/_/g, '-')}`)).trimEnd().split('\r\n');
+    expect(lines).toEqual([
+      'period,p10,p50,p90',
+      ...months.series
+        .filter((s: { dimension: string }) => s.dimension === dim)
+        .map(
+          (s: { period: string; p10: number; p50: number; p90: number }) => `${s.period},${s.p10},${s.p50},${s.p90}`,
+        ),
+    ]);
+    await interviews.close();
+  });
+
+  it('votes: the segment picker draws one line per value, and a filter narrows every figure', async () => {
+    const { page, errors, close } = await open('votes.html?preset=all', analystKey);
+    expect(await page.locator('#segment option').allTextContents()).toEqual(['none', 'app', 'model', 'release']);
+    await page.selectOption('#segment', 'model');
+    await page.waitForSelector('body[data-loaded=true] #fig-segment-up-rate .uplot');
+    expect(new URL(page.url()).search).toBe('?preset=all&segment=model');
+    const api = (await app.request('GET', '/api/v1/rollups/votes?segment=model', { key: readKey })).json;
+    const values = api.segments.map((s: { value: string }) => s.value) as string[];
+    expect(values.length).toBeGreaterThan(1);
+    const legend = await page.locator('#fig-segment-up-rate .u-legend .u-series .u-label').allTextContents();
+    expect(legend.filter((l) => l !== 'Time')).toEqual(values.slice(0, 8));
+    const totals = (await downloadedCsv(page, 'segments')).trimEnd().split('\r\n');
+    expect(totals).toEqual([
+      'value,up,down,conversations,up_rate',
+      ...api.segments.map(
+        (s: { value: string; up: number; down: number; conversations: number }) =>
+          `${s.value},${s.up},${s.down},${s.conversations},${s.up / (s.up + s.down)}`,
+      ),
+    ]);
+
+    // A filter: the URL says it, and the votes series is the API's for that value alone.
+    const value = values[0]!;
+    await page.selectOption('#filter-model', value);
+    await page.waitForSelector('body[data-loaded=true]');
+    expect(new URL(page.url()).searchParams.get('model')).toBe(value);
+    expect(await page.textContent('#fig-votes h2')).toBe('Votes per day (filtered)');
+    const filtered = (
+      await app.request('GET', `/api/v1/rollups/votes?segment=model&model=${encodeURIComponent(value)}`, {
+        key: readKey,
+      })
+    ).json;
+    const csv = (await downloadedCsv(page, 'votes')).trimEnd().split('\r\n');
+    expect(csv.slice(1)).toEqual(
+      filtered.series.map(
+        (p: { period: string; up: number; down: number; up_rate: number }) =>
+          `${p.period},${p.up},${p.down},${p.up_rate}`,
+      ),
+    );
+    expect(filtered.series.length).toBeGreaterThan(0);
+    // Back: the segment without the filter; none: no segment figures.
+    await page.goBack();
+    await page.waitForSelector('body[data-loaded=true]');
+    expect(await page.inputValue('#filter-model')).toBe('');
+    await page.selectOption('#segment', '');
+    await page.waitForSelector('body[data-loaded=true]');
+    expect(await page.locator('#fig-segment-up-rate').count()).toBe(0);
+    expect(new URL(page.url()).search).toBe('?preset=all');
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('votes: the CSV download holds exactly the numbers the API answered', async () => {
     const { page, close } = await open('votes.html?preset=all', readKey);
     const csv = await downloadedCsv(page, 'votes');
@@ -257,7 +351,10 @@ describe('the dashboards on demo data', () => {
 
       // With a read-only key the panels say what is missing instead of failing.
       const readOnly = await open('votes.html?preset=all', readKey);
-      expect(await readOnly.page.textContent('#panels')).toMatch(/needs a key with the query scope/);
+      expect(await readOnly.page.locator('.panel-error').count()).toBe(2);
+      expect(await readOnly.page.textContent('#panels')).toMatch(
+        /broken\.sql[\s\S]*Conversations with a vote per day; Up-rate by model over the range; Votes by kind \(test panel\): these panels run SQL and need a key with the query scope/,
+      );
       await readOnly.close();
     } finally {
       await rm(path.join(panelsDir, 'votes-by-kind.sql'));
