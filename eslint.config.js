@@ -9,12 +9,16 @@ export default tseslint.config(
   {
     files: ['dashboards/**/*.js'],
     languageOptions: {
-      sourceType: 'script',
+      sourceType: 'module',
       globals: {
         window: 'readonly',
         document: 'readonly',
-        localStorage: 'readonly',
+        sessionStorage: 'readonly',
+        history: 'readonly',
+        location: 'readonly',
+        performance: 'readonly',
         fetch: 'readonly',
+        Blob: 'readonly',
         URLSearchParams: 'readonly',
         uPlot: 'readonly',
       },

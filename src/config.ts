@@ -43,6 +43,8 @@ export interface Config {
   readonly lakeRetentionMinutes: number;
   /** Vote metadata keys the rollups segment by (ROLLUP_SEGMENTS; README "Rollups"), in order. */
   readonly rollupSegments: readonly string[];
+  /** Panel files (`*.sql`) the dashboards show (DASHBOARD_PANELS_DIR; null: the package's `dashboards/panels/`). */
+  readonly dashboardPanelsDir: string | null;
 }
 
 /** Every default in one place (docs/CONTRACT.md "Configuration"). */
@@ -156,6 +158,7 @@ export function configFromEnv(env: Env = process.env): Config {
   }
   const warehouseDir = optional(env, 'WAREHOUSE_DIR');
   const lakeDir = optional(env, 'LAKE_DIR');
+  const panelsDir = optional(env, 'DASHBOARD_PANELS_DIR');
   const piiPhoneRegions = read(env, 'PII_PHONE_REGIONS')
     .split(',')
     .map((r) => r.trim().toUpperCase());
@@ -188,5 +191,6 @@ export function configFromEnv(env: Env = process.env): Config {
     lakeDir: lakeDir === null ? null : path.resolve(lakeDir),
     lakeRetentionMinutes: integer(env, 'LAKE_RETENTION_MINUTES', 0, 525_600),
     rollupSegments: Object.freeze(parseRollupSegments(read(env, 'ROLLUP_SEGMENTS'))),
+    dashboardPanelsDir: panelsDir === null ? null : path.resolve(panelsDir),
   });
 }

@@ -78,7 +78,10 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     throw error;
   }
   const services = await buildServices(config, database, logger);
-  const app = createApp(services, allRoutes(), [dashboards(), ...(options.extraMiddleware?.(services) ?? [])]);
+  const app = createApp(services, allRoutes(), [
+    dashboards({ panelsDir: config.dashboardPanelsDir }),
+    ...(options.extraMiddleware?.(services) ?? []),
+  ]);
   const server = http.createServer(
     {
       // A client that sends its headers or its body slowly holds a socket only this long (Node's defaults are 60 s

@@ -3,8 +3,11 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Context, Next } from 'koa';
+import { readPanels } from './dashboardPanels.ts';
 
 const DASHBOARDS_DIR = fileURLToPath(new URL('../../dashboards', import.meta.url));
+/** The example panels shipped with the package (README "Dashboard panels"). */
+export const DEFAULT_PANELS_DIR = path.join(DASHBOARDS_DIR, 'panels');
 // uPlot's own files, found the way Node finds the package, wherever it is installed.
 const UPLOT_DIR = path.dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
 
@@ -17,32 +20,54 @@ const TYPES: Record<string, string> = {
 
 /** The files served, by URL path: the pages under dashboards/ and uPlot itself from the installed package. */
 function resolve(urlPath: string): string | null {
-  if (urlPath === '/dashboards' || urlPath === '/dashboards/') return path.join(DASHBOARDS_DIR, 'index.html');
+  // The four pages share one shell, which loads the page's module by its path (dashboards/main.js).
+  if (/^\/dashboards\/(votes|experts|interviews|ask)\.html$/.test(urlPath))
+    return path.join(DASHBOARDS_DIR, 'page.html');
   const vendor = /^\/dashboards\/vendor\/(uPlot\.iife\.min\.js|uPlot\.min\.css)$/.exec(urlPath);
   if (vendor) return path.join(UPLOT_DIR, vendor[1]!);
   const page = /^\/dashboards\/([a-z0-9-]+\.(?:html|js|css|svg))$/.exec(urlPath);
   return page ? path.join(DASHBOARDS_DIR, page[1]!) : null;
 }
 
+function headers(ctx: Context): void {
+  ctx.state.routeTemplate = '/dashboards/';
+  ctx.set('Cache-Control', 'no-cache');
+  ctx.set('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
+  ctx.set('X-Content-Type-Options', 'nosniff');
+}
+
+export interface DashboardOptions {
+  /** Where the panel files are (DASHBOARD_PANELS_DIR); null or absent: the examples in `dashboards/panels/`. */
+  readonly panelsDir?: string | null;
+}
+
 /**
- * GET /dashboards/: the static dashboards. The pages need no key; their data calls go to the rollup API with a
- * `read` key the user pastes (kept in the browser's localStorage, never in the page).
+ * GET /dashboards/: the static dashboards (README "Dashboards"). The pages need no key; their data calls go to the
+ * rollup API with a `read` key the user pastes (kept in the tab's sessionStorage, never in the page or the URL).
+ * `/dashboards/panels.json` lists the panel files, parsed, re-read on every request so a new file shows up on the
+ * next page load.
  */
-export function dashboards() {
+export function dashboards(options: DashboardOptions = {}) {
+  const panelsDir = options.panelsDir ?? DEFAULT_PANELS_DIR;
   return async function serveDashboards(ctx: Context, next: Next): Promise<void> {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || !ctx.path.startsWith('/dashboards')) return next();
+    if (ctx.path === '/dashboards' || ctx.path === '/dashboards/') {
+      // The Votes page is the landing page; the query string (the view's state) goes along.
+      return ctx.redirect(`/dashboards/votes.html${ctx.querystring ? `?${ctx.querystring}` : ''}`);
+    }
+    if (ctx.path === '/dashboards/panels.json') {
+      ctx.body = await readPanels(panelsDir);
+      headers(ctx);
+      return;
+    }
     const file = resolve(ctx.path);
     if (file === null) return next();
-    if (ctx.path === '/dashboards') return ctx.redirect('/dashboards/');
     try {
       ctx.body = await readFile(file);
     } catch {
       return next();
     }
-    ctx.state.routeTemplate = '/dashboards/';
+    headers(ctx);
     ctx.type = TYPES[path.extname(file)] ?? 'application/octet-stream';
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.set('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
-    ctx.set('X-Content-Type-Options', 'nosniff');
   };
 }

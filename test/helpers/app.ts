@@ -65,7 +65,7 @@ export async function startTestApp(
     { url: db.url, pool: db.pool, jobPool: db.pool, embedded: !db.real, close: async () => {} },
     logger,
   );
-  const app = createApp(services, allRoutes(), [dashboards()]);
+  const app = createApp(services, allRoutes(), [dashboards({ panelsDir: config.dashboardPanelsDir })]);
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
