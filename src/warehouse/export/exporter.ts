@@ -288,6 +288,7 @@ export async function runExport(
           asOf: phase.snapshot.asOf,
           watermark: phase.snapshot.xmin,
           previousWatermark: phase.mode === 'full' ? null : state!.watermark,
+          previousExportId: phase.mode === 'full' ? null : state!.runId,
           workDir,
           retentionMinutes: options.lakeRetentionMinutes ?? Number(DEFAULTS.LAKE_RETENTION_MINUTES),
         })
