@@ -74,8 +74,8 @@ function phaseTimer(): { mark(phase: string): void; readonly phases: Record<stri
 
 /**
  * One export: Postgres snapshot -> a new DuckDB snapshot beside the published one -> rollups -> atomic publication
- * -> export_state in Postgres -> optional Parquet lake (lake.ts). See src/warehouse/export/exportTypes.ts for the vocabulary and the README's
- * "Export model" for why it is correct. The published warehouse is untouched until the rename; any failure (or a
+ * -> export_state in Postgres -> optional Parquet lake (lake.ts). See src/warehouse/export/exportTypes.ts for the
+ * vocabulary and the README's "Export model" for why it is correct. The published warehouse is untouched until the rename; any failure (or a
  * kill) leaves it as it was and the next export starts from its watermark again.
  */
 export async function runExport(
@@ -288,6 +288,7 @@ export async function runExport(
           asOf: phase.snapshot.asOf,
           watermark: phase.snapshot.xmin,
           previousWatermark: phase.mode === 'full' ? null : state!.watermark,
+          previousExportId: phase.mode === 'full' ? null : state!.runId,
           workDir,
           retentionMinutes: options.lakeRetentionMinutes ?? Number(DEFAULTS.LAKE_RETENTION_MINUTES),
         })

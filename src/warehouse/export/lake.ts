@@ -28,6 +28,8 @@ export interface LakeWrite {
   readonly watermark: string;
   /** The watermark the export started from (null: full export). */
   readonly previousWatermark: string | null;
+  /** The export it started from (null: full export). */
+  readonly previousExportId: number | null;
   /** For DuckDB's spill files. */
   readonly workDir: string;
   readonly retentionMinutes: number;
@@ -43,7 +45,9 @@ function wholeReason(
 ): string | null {
   if (w.changes === null || w.previousWatermark === null) return 'full export';
   if (previous === null) return 'no manifest';
-  if (previous.watermark !== w.previousWatermark) return 'the lake does not reflect the previous export';
+  // Both: two exports in a row can have one watermark (an old transaction elsewhere held the cluster's xmin back).
+  if (previous.export_id !== w.previousExportId || previous.watermark !== w.previousWatermark)
+    return 'the lake does not reflect the previous export';
   const table = previous.tables[plan.table];
   if (!table) return 'not in the lake yet';
   if (table.fingerprint !== lakeFingerprint(plan)) return 'its columns or the lake mapping changed';
