@@ -27,6 +27,17 @@ export function exportDetail(result: ExportResult): Record<string, unknown> {
     })),
     published: result.publishedPath,
     parquet_dir: result.parquetDir,
+    lake: result.lake && {
+      dir: result.lake.dir,
+      files_written: result.lake.filesWritten,
+      bytes_written: result.lake.bytesWritten,
+      partitions_rewritten: result.lake.partitionsRewritten,
+      rewritten_whole: result.lake.rewrittenWhole,
+      files_deleted: result.lake.filesDeleted,
+      files_retained: result.lake.filesRetained,
+      lake_bytes: result.lake.lakeBytes,
+      ms: result.lake.ms,
+    },
   };
 }
 
@@ -42,7 +53,9 @@ export function exportJob(config: Config): JobDefinition {
     async run({ pool, logger, runId, signal, options, onProgress }) {
       const result = await runExport(pool, config.warehouseDir, logger, {
         full: options.full === true,
-        parquetDir: options.parquetDir ?? null,
+        // `--parquet DIR` for one run; otherwise the scheduled export keeps LAKE_DIR's lake (README "At scale").
+        parquetDir: options.parquetDir ?? config.lakeDir,
+        lakeRetentionMinutes: config.lakeRetentionMinutes,
         runId,
         signal,
         onProgress,

@@ -37,6 +37,10 @@ export interface Config {
   readonly auditRetentionDays: number;
   /** Regions tried, in order, for phone numbers written without a country code (PII_PHONE_REGIONS; README "Privacy"). */
   readonly piiPhoneRegions: readonly string[];
+  /** The Parquet lake the scheduled export keeps (LAKE_DIR; null: none; README "At scale"). */
+  readonly lakeDir: string | null;
+  /** Minutes a lake file no longer listed (and holding no erased row) is kept for readers (LAKE_RETENTION_MINUTES). */
+  readonly lakeRetentionMinutes: number;
 }
 
 /** Every default in one place (docs/CONTRACT.md "Configuration"). */
@@ -57,6 +61,7 @@ export const DEFAULTS = {
   HTTP_REQUEST_TIMEOUT_MS: '30000',
   AUDIT_RETENTION_DAYS: '400',
   PII_PHONE_REGIONS: 'IT,US,GB,DE,FR,ES,CH,CN,IN',
+  LAKE_RETENTION_MINUTES: '60',
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -126,6 +131,7 @@ export function configFromEnv(env: Env = process.env): Config {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (or unset, for embedded Postgres)');
   }
   const warehouseDir = optional(env, 'WAREHOUSE_DIR');
+  const lakeDir = optional(env, 'LAKE_DIR');
   const piiPhoneRegions = read(env, 'PII_PHONE_REGIONS')
     .split(',')
     .map((r) => r.trim().toUpperCase());
@@ -155,5 +161,7 @@ export function configFromEnv(env: Env = process.env): Config {
     ...httpTimeouts(env),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 1, 36_500),
     piiPhoneRegions: Object.freeze(piiPhoneRegions),
+    lakeDir: lakeDir === null ? null : path.resolve(lakeDir),
+    lakeRetentionMinutes: integer(env, 'LAKE_RETENTION_MINUTES', 0, 525_600),
   });
 }

@@ -40,6 +40,13 @@ function printExportSummary(run: JobRun, out: NodeJS.WritableStream): void {
     tables?: { table: string; mode: string; changed: number; deleted: number; rows: number }[];
     published?: string;
     parquet_dir?: string | null;
+    lake?: {
+      files_written: number;
+      bytes_written: number;
+      partitions_rewritten: number;
+      files_deleted: number;
+      lake_bytes: number;
+    } | null;
   };
   const lines = [
     `export run ${run.id}: ${d.mode}${d.reason ? ` (${d.reason})` : ''}, as of ${d.as_of}, watermark ${d.watermark}`,
@@ -55,7 +62,11 @@ function printExportSummary(run: JobRun, out: NodeJS.WritableStream): void {
     `total: ${number(d.rows_changed ?? 0)} rows copied, ${number(d.rows_deleted ?? 0)} deleted in ${seconds.toFixed(2)} s (${number(rate)} rows/s; rollups ${((d.rollup_ms ?? 0) / 1000).toFixed(2)} s)`,
     `published ${d.published}`,
   );
-  if (d.parquet_dir) lines.push(`parquet ${d.parquet_dir}`);
+  if (d.parquet_dir) lines.push(`lake ${d.parquet_dir}`);
+  if (d.lake)
+    lines.push(
+      `lake: ${number(d.lake.partitions_rewritten)} partitions rewritten, ${number(d.lake.files_written)} files (${number(d.lake.bytes_written)} bytes) written, ${number(d.lake.files_deleted)} deleted; ${number(d.lake.lake_bytes)} bytes listed`,
+    );
   if (run.lagSeconds !== null) lines.push(`lag: the oldest open transaction was ${run.lagSeconds.toFixed(1)} s old`);
   out.write(`${lines.join('\n')}\n`);
 }
@@ -134,10 +145,14 @@ export function jobsCommands(program: Command): void {
     .command('export')
     .description('Export Postgres into the DuckDB warehouse (incremental unless --full), recompute rollups, publish')
     .option('--full', 'rebuild every table instead of copying what changed since the last export')
-    .option('--parquet <dir>', 'also write every table as Parquet under DIR (partitioned by UTC day)', (v) => {
-      if (v.trim() === '') throw new InvalidArgumentError('a directory is required');
-      return v;
-    })
+    .option(
+      '--parquet <dir>',
+      'also keep the Parquet lake in DIR (partitioned by UTC day, with DIR/_manifest.json)',
+      (v) => {
+        if (v.trim() === '') throw new InvalidArgumentError('a directory is required');
+        return v;
+      },
+    )
     .action((options: { full?: boolean; parquet?: string }) =>
       runJobCommand('export', {
         full: options.full === true,

@@ -4,7 +4,7 @@
  */
 const name = process.argv[2];
 if (!name || !/^[a-z-]+$/.test(name)) {
-  process.stderr.write('usage: npm run bench -- <ingest|batch|export|rollups|redact|query|cli>\n');
+  process.stderr.write('usage: npm run bench -- <ingest|batch|export|lake|rollups|redact|query|cli>\n');
   process.exit(2);
 }
 const bench = (await import(`./${name}.ts`)) as { run: () => Promise<void> };

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe('feedback-warehouse export / jobs', () => {
-  it('export prints a summary on stdout; the next run is incremental; --full --parquet rebuilds and writes Parquet', async () => {
+  it('export prints a summary on stdout; the next run is incremental; --full --parquet rebuilds and keeps the Parquet lake', async () => {
     const env = { DATABASE_URL: db.url, DATA_DIR: dataDir };
     await db.pool.query(
       `insert into votes (conversation_id, vote) select 'cli-' || g, 'up' from generate_series(1, 25) g`,
@@ -38,6 +38,10 @@ describe('feedback-warehouse export / jobs', () => {
     expect(full.code, full.stderr).toBe(0);
     expect(full.stdout).toMatch(/: full \(requested \(--full\)\)/);
     expect(await readdir(path.join(lake, 'votes'))).toEqual([expect.stringMatching(/^day=\d{4}-\d{2}-\d{2}$/)]);
+    expect(await readdir(lake)).toContain('_manifest.json');
+    expect(full.stdout).toMatch(
+      /^lake: \d+ partitions rewritten, \d+ files \([\d,]+ bytes\) written, \d+ deleted; [\d,]+ bytes listed$/m,
+    );
   });
 
   it('jobs list shows every job, its schedule and last run; jobs run runs one by name', async () => {

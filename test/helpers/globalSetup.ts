@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/log.ts';
+import { LAKE_GLOB, lakeEngineInstalled } from './lakeEngine.ts';
 import { PG_ONLY_GLOB, pgOnlyTestFiles } from './pgOnly.ts';
 
 declare module 'vitest' {
@@ -63,6 +64,15 @@ async function dumpMigratedPglite(dir: string): Promise<string> {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const serverUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || null;
+  if (!lakeEngineInstalled()) {
+    const lakeTests = (await readdir(path.join(project.config.root, 'test/lake'))).filter((f) =>
+      f.endsWith('.test.ts'),
+    );
+    console.log(
+      `chdb is not installed: ${lakeTests.length} lake test files that read the Parquet lake with ClickHouse were not ` +
+        `run (${LAKE_GLOB}); install it with npm ci --prefix test/lake --no-audit --no-fund to run them`,
+    );
+  }
   if (serverUrl === null) {
     const skipped = await pgOnlyTestFiles(path.join(project.config.root, 'test'));
     console.log(

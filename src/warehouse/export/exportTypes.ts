@@ -3,6 +3,8 @@
  * when done (ExportResult, TableResult). The words used here (export, snapshot, watermark, publication, rollup) are
  * defined in the glossary of docs/ARCHITECTURE.md.
  */
+import type { LakeResult } from './lakeTypes.ts';
+
 export type ExportMode = 'full' | 'incremental';
 
 /** The seven feedback tables of docs/CONTRACT.md; tables that do not exist in Postgres yet are skipped. */
@@ -22,8 +24,10 @@ export const WAREHOUSE_FILE = 'warehouse.duckdb';
 export interface ExportOptions {
   /** Rebuild every table from scratch instead of applying the changes since the watermark. */
   readonly full?: boolean;
-  /** Also write every table as Parquet under this directory (partitioned by UTC day where it has created_at). */
+  /** Also keep the Parquet lake in this directory (`--parquet DIR`, LAKE_DIR; src/warehouse/export/lakeTypes.ts). */
   readonly parquetDir?: string | null;
+  /** How long a lake file no longer listed, holding only current rows, is kept for readers (LAKE_RETENTION_MINUTES). */
+  readonly lakeRetentionMinutes?: number;
   /** The Postgres job_runs id of this run; recorded as export_runs.run_id (a local counter when absent). */
   readonly runId?: number | null;
   /** Progress while rows stream (rows so far are approximate until the table is done). */
@@ -85,9 +89,11 @@ export interface ExportResult {
   readonly rollups: Readonly<Record<string, 'full' | 'incremental' | 'unchanged'>>;
   /**
    * Milliseconds per phase: prepare, copy (Postgres -> DuckDB), merge, record, rollups, checkpoint (or compact),
-   * publish, parquet.
+   * publish, lake.
    */
   readonly phasesMs: Readonly<Record<string, number>>;
   readonly publishedPath: string;
   readonly parquetDir: string | null;
+  /** What the lake write did (null: no lake). */
+  readonly lake: LakeResult | null;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULTS } from '../../config.ts';
 import { withTransaction, type Pool } from '../../db/pool.ts';
 import type { Logger } from '../../log.ts';
 import { migrateWarehouse } from '../shared/warehouseSchema.ts';
@@ -17,7 +18,9 @@ import {
   type WarehouseState,
 } from './exportRuns.ts';
 import { recordExportState } from './exportState.ts';
-import { writeParquet } from './parquet.ts';
+import { captureLakeChange } from './lakeCapture.ts';
+import { writeLake } from './lake.ts';
+import type { LakeChange } from './lakeTypes.ts';
 import { readSystemIdentifier, takeSnapshot, type SourceSnapshot } from './pgSnapshot.ts';
 import { captureRollupChanges, refreshRollups, type SourceChange } from '../rollups/rollupMaintenance.ts';
 import { copyPublished, createWorkDir, fileExists, publishSnapshot, publishedPath } from './snapshotFiles.ts';
@@ -71,8 +74,8 @@ function phaseTimer(): { mark(phase: string): void; readonly phases: Record<stri
 
 /**
  * One export: Postgres snapshot -> a new DuckDB snapshot beside the published one -> rollups -> atomic publication
- * -> export_state in Postgres -> optional Parquet. See src/warehouse/export/exportTypes.ts for the vocabulary and the README's
- * "Export model" for why it is correct. The published warehouse is untouched until the rename; any failure (or a
+ * -> export_state in Postgres -> optional Parquet lake (lake.ts). See src/warehouse/export/exportTypes.ts for the
+ * vocabulary and the README's "Export model" for why it is correct. The published warehouse is untouched until the rename; any failure (or a
  * kill) leaves it as it was and the next export starts from its watermark again.
  */
 export async function runExport(
@@ -156,11 +159,15 @@ export async function runExport(
     // Row versions this export removes from the copy of the published file: their bytes stay in it (compaction.ts).
     let replaced = 0;
     const rebuiltTables: string[] = [];
+    // The lake partitions each table's changes touch, captured before the merge too (lakeCapture.ts).
+    const lakeDir = options.parquetDir ? path.resolve(options.parquetDir) : null;
+    const lakeChanges = new Map<string, LakeChange>();
     for (const plan of phase.plans) {
       signal?.throwIfAborted();
       const merge = phase.merges.find((m) => m.plan === plan);
       let changed = phase.copied.get(plan.table) ?? 0;
       let deleted = 0;
+      if (lakeDir) lakeChanges.set(plan.table, merge ? await captureLakeChange(loadConn, merge) : { kind: 'whole' });
       if (merge) {
         sourceChanges.set(plan.table, await captureRollupChanges(loadConn, merge));
         const applied = await applyMerge(loadConn, merge);
@@ -271,12 +278,22 @@ export async function runExport(
       // Published already, and the file carries its own watermark: a lost bookkeeping row costs nothing but display.
       logger.warn({ err: error }, 'export published, but export_state could not be recorded');
     }
-    const parquetDir = options.parquetDir ? path.resolve(options.parquetDir) : null;
-    if (parquetDir) {
-      const unplanned = (options.tables ?? EXPORTED_TABLES).filter((table) => !planned.has(table));
-      await writeParquet(publishedFile, parquetDir, phase.plans, workDir, unplanned);
-      timer.mark('parquet');
-    }
+    const lake = lakeDir
+      ? await writeLake({
+          snapshotFile: publishedFile,
+          lakeDir,
+          plans: phase.plans,
+          changes: phase.mode === 'full' ? null : lakeChanges,
+          exportId: runId,
+          asOf: phase.snapshot.asOf,
+          watermark: phase.snapshot.xmin,
+          previousWatermark: phase.mode === 'full' ? null : state!.watermark,
+          previousExportId: phase.mode === 'full' ? null : state!.runId,
+          workDir,
+          retentionMinutes: options.lakeRetentionMinutes ?? Number(DEFAULTS.LAKE_RETENTION_MINUTES),
+        })
+      : null;
+    if (lake) timer.mark('lake');
     const result: ExportResult = {
       runId,
       mode: phase.mode,
@@ -296,7 +313,8 @@ export async function runExport(
       rollups: rollups.tables,
       phasesMs: { ...timer.phases },
       publishedPath: publishedFile,
-      parquetDir,
+      parquetDir: lakeDir,
+      lake,
     };
     logger.info(
       {
@@ -309,6 +327,8 @@ export async function runExport(
         lagSeconds: result.lagSeconds,
         rollups: rollups.mode,
         compacted: compactReason !== null,
+        lakeFilesWritten: lake?.filesWritten,
+        lakeBytesWritten: lake?.bytesWritten,
       },
       'export published',
     );

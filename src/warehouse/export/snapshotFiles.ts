@@ -73,7 +73,8 @@ export async function copyPublished(warehouseDir: string, target: string): Promi
   }
 }
 
-async function fsync(file: string, flags = 'r'): Promise<void> {
+/** fsync a file (or, on Linux, a directory) by path. */
+export async function fsync(file: string, flags = 'r'): Promise<void> {
   const handle = await fs.open(file, flags);
   try {
     await handle.sync();

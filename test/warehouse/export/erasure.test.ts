@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { literal } from '../../../src/warehouse/shared/sqlText.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
+import { readLakeManifest } from '../../helpers/lakeDigest.ts';
 import { duckRows, exportNow, onPublished, tempWarehouse } from './compare.ts';
 import {
   closeExportFixture,
@@ -156,9 +157,13 @@ describe('erasure is physical', { timeout: 60_000 }, () => {
     const deadWork = path.join(warehouseDir, '.export', `${DEAD_PID}-00000000`);
     await mkdir(deadWork, { recursive: true });
     await cp(path.join(warehouseDir, 'warehouse.duckdb'), path.join(deadWork, 'snapshot.duckdb'));
-    await cp(path.join(lake!.dir, 'votes'), path.join(lake!.dir, `.votes.${DEAD_PID}.old`), { recursive: true });
+    // And in the lake: a part file its manifest never listed (renamed into place just before the kill).
+    for (const file of (await readLakeManifest(lake!.dir)).tables.votes!.files)
+      await cp(path.join(lake!.dir, file.path), path.join(lake!.dir, path.dirname(file.path), 'part-999999.parquet'));
     expect((await markersInBytes(warehouseDir)).query).toHaveLength(2);
-    expect((await markersInParquet(lake!.dir)).query).toHaveLength(2);
+    // The listed file, the unlisted copy, and the file the insert-only export above retired and keeps for readers
+    // of the previous manifest (LAKE_RETENTION_MINUTES): the erasure must not wait for that grace.
+    expect((await markersInParquet(lake!.dir)).query).toHaveLength(3);
 
     const admin = await app!.key('admin');
     expect((await app!.request('DELETE', '/api/v1/conversations/erase-me', { key: admin })).status).toBe(204);
