@@ -133,6 +133,12 @@ const CUBE_COUNTS = `sum(up)::bigint as up, sum(down)::bigint as down,
   sum(up)::double / (sum(up) + sum(down))::double as up_rate`;
 
 /**
+ * Leaves out the voter multi rows, for cube reads that count no voters: the cube stores them last in each
+ * granularity, so the scan skips their row groups (sql/rollups/11_vote_segment_cube.sql).
+ */
+const NO_VOTERS = `multi_kind is distinct from 'voter'`;
+
+/**
  * The filters as a SQL condition over the capped value columns v1..v5 of the segment tables (parameters $f0...),
  * by the keys' positions in the snapshot (vote_segment_keys); a key the snapshot has no column for (ROLLUP_SEGMENTS
  * changed since the export) matches nothing. '(other)' is a stored value like any other.
@@ -231,7 +237,7 @@ export async function readVotesRollup(
           `select strftime(period, '%Y-%m-%d') as day, ${CUBE_COUNTS}
              from vote_segment_cube
             where granularity = 'day' and ($from::date is null or period >= $from::date)
-              and ($to::date is null or period <= $to::date) and ${filter.sql}
+              and ($to::date is null or period <= $to::date) and ${filter.sql} and ${NO_VOTERS}
             group by period order by period`,
           params,
         );
@@ -296,7 +302,7 @@ async function readSegments(
           group by value, period order by period`
       : `select v${position} as value, strftime(period, '%Y-%m-%d') as period, ${CUBE_COUNTS}
            from vote_segment_cube
-          where granularity = $granularity and ${PERIOD_IN_RANGE} and ${filter.sql}
+          where granularity = $granularity and ${PERIOD_IN_RANGE} and ${filter.sql} and ${NO_VOTERS}
           group by value, period order by period`,
     params,
   );
@@ -304,7 +310,7 @@ async function readSegments(
     conn,
     `with counts as (
        select ${unfiltered ? 'value' : `v${position} as value`}, sum(up)::bigint as up, sum(down)::bigint as down
-         from ${unfiltered ? `vote_period_by_segment where position = ${position}` : `vote_segment_cube where ${filter.sql}`}
+         from ${unfiltered ? `vote_period_by_segment where position = ${position}` : `vote_segment_cube where ${filter.sql} and ${NO_VOTERS}`}
           and granularity = 'day' and ($from::date is null or period >= $from::date)
           and ($to::date is null or period <= $to::date)
         group by value),
