@@ -50,8 +50,9 @@ left join segment_top_values t3 on t3.position = 3 and t3.value = v.r3
 left join segment_top_values t4 on t4.position = 4 and t4.value = v.r4
 left join segment_top_values t5 on t5.position = 5 and t5.value = v.r5;
 
--- vote_segment_cube rows for the votes cast in [from_ts, until_ts), every period of the three granularities (UTC;
--- date_trunc('week') is the ISO week's Monday). Exact for every period whose votes all lie in the interval.
+-- vote_segment_cube rows for the votes cast in [from_ts, until_ts) (null: open), every period of one granularity
+-- `part` ('day', 'week' or 'month'; UTC; date_trunc('week') is the ISO week's Monday); one granularity at a time keeps
+-- the aggregation's memory to one copy of the votes. Exact for every period whose votes all lie in the interval.
 --
 -- Distinct conversations and voters per period cannot be summed over tuples when one conversation (or voter) has
 -- votes of several value tuples in a period. So each conversation and voter is counted where it is single: a
@@ -60,10 +61,10 @@ left join segment_top_values t5 on t5.position = 5 and t5.value = v.r5;
 -- its id in multi_id (zero counts). Any filter and grouping over the values then counts exactly:
 --   sum(conversations) + count(distinct multi_id) filter (where multi_kind = 'conversation')
 -- since a single conversation falls in exactly one tuple, and a multi one is counted once per group it touches.
-create or replace temp macro fw_segment_cube(from_ts, until_ts) as table
+create or replace temp macro fw_segment_cube(from_ts, until_ts, part) as table
 with votes_by_period as (
-  select g.granularity, date_trunc(g.granularity, c.day)::date as period, c.*
-  from fw_capped_votes(from_ts, until_ts) c cross join (values ('day'), ('week'), ('month')) as g(granularity)
+  select part as granularity, date_trunc(part, c.day)::date as period, c.*
+  from fw_capped_votes(from_ts, until_ts) c
 ),
 per_conversation as (
   select
@@ -103,3 +104,4 @@ select
   multi_kind::varchar as multi_kind, multi_id::varchar as multi_id
 from counted
 group by granularity, period, v1, v2, v3, v4, v5, multi_kind, multi_id;
+

@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Ajv } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configFromEnv } from '../../src/config.ts';
 import { rollupRoutes } from '../../src/http/routes/rollups.ts';
 import { runExport } from '../../src/warehouse/export/exporter.ts';
 import { computeRollups } from '../../src/warehouse/rollups/rollups.ts';
@@ -419,5 +420,47 @@ describe('end to end: Postgres -> export -> rollup API', () => {
         ).getRowObjects()[0]!.consistent,
     );
     expect(check).toBe(true);
+  });
+});
+
+describe('ROLLUP_SEGMENTS', () => {
+  it.each([
+    ['too many keys', 'a,b,c,d,e,f'],
+    ['a repeated key', 'app,app'],
+    ['a reserved name', 'app,segment'],
+    ['not an identifier', 'App Name'],
+    ['an empty key', 'app,,model'],
+  ])('refuses %s at start, naming the variable', (_label, value) => {
+    expect(() => configFromEnv({ ROLLUP_SEGMENTS: value })).toThrow(/ROLLUP_SEGMENTS/);
+  });
+
+  it('custom keys reach the export and the API: segment_keys, values, filters and 422 for the default keys', async () => {
+    const app = await startTestApp({ ROLLUP_SEGMENTS: 'tier' });
+    try {
+      expect(app.config.rollupSegments).toEqual(['tier']);
+      await app.db.pool.query(
+        `insert into votes (conversation_id, vote, created_at, metadata)
+         select 'c' || i, case when i % 3 = 0 then 'down' else 'up' end, '2024-03-04 10:00:00+00',
+                case when i % 4 = 0 then '{}'::jsonb else jsonb_build_object('tier', case when i % 2 = 0 then 'gold' else 'free' end) end
+           from generate_series(1, 20) as i`,
+      );
+      await runExport(app.db.pool, app.config.warehouseDir, quietLogger, { rollupSegments: app.config.rollupSegments });
+      const read = await app.key('read');
+      const res = await app.request('GET', '/api/v1/rollups/votes?segment=tier&tier=gold', { key: read });
+      expect(res.status).toBe(200);
+      expectDocumented('getVoteRollups', res.json);
+      expect(res.json.segment_keys).toEqual(['tier']);
+      expect(res.json.values).toEqual({ tier: ['free', '(none)', 'gold'] });
+      const gold = await app.db.pool.query(`select count(*)::int as n from votes where metadata->>'tier' = 'gold'`);
+      expect(res.json.series).toEqual([
+        expect.objectContaining({ period: '2024-03-04', conversations: gold.rows[0].n }),
+      ]);
+      expect(res.json.segments.map((s: { value: string }) => s.value)).toEqual(['gold']);
+      const refused = await app.request('GET', '/api/v1/rollups/votes?model=v1', { key: read });
+      expect(refused.status).toBe(422);
+      expect(refused.json.errors[0].path).toBe('/query/model');
+    } finally {
+      await app.close();
+    }
   });
 });

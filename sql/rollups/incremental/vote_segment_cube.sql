@@ -32,7 +32,16 @@ set variable fw_segment_until = case when getvariable('fw_segment_changed') then
 delete from vote_segment_cube
 where getvariable('fw_segment_changed')
    or (granularity, period) in (select (granularity, period) from fw_work.segment_periods);
+-- One granularity at a time (the memory of one aggregation); days read only the affected days' span.
 insert into vote_segment_cube
-select * from fw_segment_cube(getvariable('fw_segment_from'), getvariable('fw_segment_until'))
+select * from fw_segment_cube(getvariable('fw_segment_days_from'), getvariable('fw_segment_days_until'), 'day')
+where getvariable('fw_segment_changed')
+   or (granularity, period) in (select (granularity, period) from fw_work.segment_periods);
+insert into vote_segment_cube
+select * from fw_segment_cube(getvariable('fw_segment_from'), getvariable('fw_segment_until'), 'week')
+where getvariable('fw_segment_changed')
+   or (granularity, period) in (select (granularity, period) from fw_work.segment_periods);
+insert into vote_segment_cube
+select * from fw_segment_cube(getvariable('fw_segment_from'), getvariable('fw_segment_until'), 'month')
 where getvariable('fw_segment_changed')
    or (granularity, period) in (select (granularity, period) from fw_work.segment_periods);

@@ -365,10 +365,14 @@ export const rollupRoutes = defineRoutes(
     method: 'GET',
     path: '/api/v1/rollups/votes',
     tag: 'rollups',
-    summary: 'Vote totals, the daily series and the top downvote reasons',
+    summary: 'Vote totals, the series per day, week or month, per segment value, and the top downvote reasons',
     description:
-      'From the published warehouse (tables latest_votes, vote_daily, vote_reasons_daily). totals counts conversations by ' +
-      'their latest vote over the whole snapshot; daily and top_downvote_reasons cover the UTC days [from, to].',
+      'From the published warehouse (tables latest_votes, vote_daily, vote_reasons_daily and the segment rollups, ' +
+      'README "Rollups"). totals counts conversations by their latest vote over the whole snapshot; daily, series, ' +
+      'segments and top_downvote_reasons cover the UTC days [from, to] (series: whole periods that overlap it). ' +
+      'Besides from, to, granularity and segment, each configured ROLLUP_SEGMENTS key (default app, model, release) ' +
+      'is a filter parameter KEY=VALUE ("(other)": the values outside its top 50) that narrows every figure; any ' +
+      'other parameter is a 422.',
     scope: 'read',
     query: VotesQuerySchema,
     responses: response('The vote rollups as of the last export', VotesRollupBody),
