@@ -119,6 +119,9 @@ describe('the dashboards on an empty warehouse', () => {
     expect(await page.textContent('#status')).toMatch(/401/);
     expect(await page.textContent('main')).toMatch(/key was not accepted/);
     await close();
+    // The pages' shared shell is only served filled in, as one of the four pages.
+    expect((await app.request('GET', '/dashboards/page.html')).status).toBe(404);
+    expect((await app.request('GET', '/dashboards/experts.html')).text).toMatch(/<title>Experts · feedback-warehouse/);
   });
 });
 
@@ -134,7 +137,7 @@ describe('the dashboards on demo data', () => {
 
   it.each([
     ['votes', 2],
-    ['experts', 0],
+    ['experts', 1],
     ['interviews', 5],
   ] as const)('%s: charts, their tables, freshness, axe, no console errors', async (name, minCharts) => {
     const { page, errors, close } = await open(`${name}.html?preset=all`, analystKey);
