@@ -122,7 +122,12 @@ function lineChart(holder, spec) {
     },
     axes: [
       { stroke: '#3b4250' },
-      { stroke: '#3b4250', label: spec.yLabel, size: 52 },
+      {
+        stroke: '#3b4250',
+        label: spec.yLabel,
+        size: 52,
+        ...(spec.yPercent ? { values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) } : {}),
+      },
       ...(rate
         ? [
             {

@@ -70,7 +70,7 @@ export async function run(): Promise<void> {
           }
           const firstChart: number[] = [];
           for (let i = 0; i < LOADS; i++) {
-            const context = await browser.newContext({ viewport: { width, height: 900 } });
+            const context = await browser.newContext({ viewport: { width, height: width <= 360 ? 740 : 900 } });
             await context.addInitScript((k) => sessionStorage.setItem('fw-key', k), key);
             const tab = await context.newPage();
             await tab.goto(`${serve.url}/dashboards/${view}`);
@@ -79,7 +79,7 @@ export async function run(): Promise<void> {
             if (mark === null) throw new Error(`${name}: no chart was drawn`);
             firstChart.push(mark);
             if (SHOTS && i === LOADS - 1)
-              await tab.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+              await tab.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: width > 360 });
             await context.close();
           }
           const m = median(firstChart);
