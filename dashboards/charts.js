@@ -222,9 +222,7 @@ export function figure(parent, spec) {
   if (spec.note) box.append(el('p', { className: 'hint' }, spec.note));
   const table = dataTable(spec.title, spec.columns, spec.rows);
   box.append(
-    spec.kind === 'table' || spec.tableOpen
-      ? table
-      : el('details', {}, el('summary', {}, 'Table of these numbers'), table),
+    spec.kind === 'table' ? table : el('details', {}, el('summary', {}, 'Table of these numbers'), table),
     el('p', { className: 'downloads' }, csvLink(spec.id, spec.columns, spec.rows)),
   );
   if (spec.kind === 'table') markFirstChart();

@@ -59,6 +59,7 @@ export function dashboards(options: DashboardOptions = {}) {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || !ctx.path.startsWith('/dashboards')) return next();
     if (ctx.path === '/dashboards' || ctx.path === '/dashboards/') {
       // The Votes page is the landing page; the query string (the view's state) goes along.
+      ctx.state.routeTemplate = '/dashboards/';
       return ctx.redirect(`/dashboards/votes.html${ctx.querystring ? `?${ctx.querystring}` : ''}`);
     }
     if (ctx.path === '/dashboards/panels.json') {

@@ -17,7 +17,10 @@ import { withScratchDatabase } from './scratch.ts';
 /** Conversations of demo data; unset: `demo`'s own default (18,000 conversations, about 20,000 votes). */
 const CONVERSATIONS = process.env.BENCH_CONVERSATIONS;
 const LOADS = Number(process.env.BENCH_LOADS ?? 7);
-/** DASHBOARD_SCREENSHOTS=DIR: also save each page's last load there (the README's pictures come from this). */
+/**
+ * DASHBOARD_SCREENSHOTS=DIR: also save each view's last load there, the top 1,500 px of a wide page and a 360 px view
+ * as the phone shows it (the README's pictures come from this).
+ */
 const SHOTS = process.env.DASHBOARD_SCREENSHOTS;
 /** Each view: its name (and screenshot file), the page with its state, the rollup call it makes, the viewport width. */
 const VIEWS = [
@@ -79,7 +82,10 @@ export async function run(): Promise<void> {
             if (mark === null) throw new Error(`${name}: no chart was drawn`);
             firstChart.push(mark);
             if (SHOTS && i === LOADS - 1)
-              await tab.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: width > 360 });
+              await tab.screenshot({
+                path: path.join(SHOTS, `${name}.png`),
+                ...(width > 360 ? { fullPage: true, clip: { x: 0, y: 0, width, height: 1500 } } : {}),
+              });
             await context.close();
           }
           const m = median(firstChart);
