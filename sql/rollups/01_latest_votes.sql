@@ -12,6 +12,6 @@ select
   arg_max(vote::varchar, (created_at, id)) as vote,
   max(created_at)::timestamptz as voted_at,
   count(*)::bigint as vote_count,
-  arg_max(fw_segment_values(metadata), (created_at, id)) as segment_values
+  fw_segment_values(arg_max(metadata, (created_at, id))) as segment_values
 from votes
 group by conversation_id;

@@ -103,3 +103,4 @@ select
   multi_kind::varchar as multi_kind, multi_id::varchar as multi_id
 from counted
 group by granularity, period, v1, v2, v3, v4, v5, multi_kind, multi_id;
+

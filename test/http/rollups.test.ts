@@ -5,12 +5,13 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Ajv } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configFromEnv } from '../../src/config.ts';
 import { rollupRoutes } from '../../src/http/routes/rollups.ts';
 import { runExport } from '../../src/warehouse/export/exporter.ts';
 import { computeRollups } from '../../src/warehouse/rollups/rollups.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { quietLogger } from '../helpers/db.ts';
-import { copyToDuckDB, seedFeedback, truth } from '../warehouse/rollups/rollupFixture.ts';
+import { approx, copyToDuckDB, seedFeedback, segmentTruth, truth } from '../warehouse/rollups/rollupFixture.ts';
 
 // GET /api/v1/rollups/* over HTTP: auth, validation, the never-exported answer, and every figure against
 // Postgres truth on a published snapshot (WAREHOUSE_DIR/warehouse.duckdb, docs/CONTRACT.md "Warehouse").
@@ -25,7 +26,7 @@ function expectDocumented(operationId: string, body: unknown): void {
   expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
 }
 
-/** An expert row without the range statistics (compared with Postgres on their own in test/http/rollupsAnalytics.test.ts). */
+/** An expert row without the range statistics (compared with Postgres on their own in test/warehouse/rollups/rollupAnalytics.test.ts). */
 function countsOnly(row: Record<string, unknown>): Record<string, unknown> {
   const { confidence: _c, time_spent_seconds: _t, agreement: _a, ...rest } = row;
   return rest;
@@ -130,12 +131,47 @@ describe('a warehouse that was never exported', () => {
     }
   });
 
+  it.each([
+    ['a segment that is not a ROLLUP_SEGMENTS key', '?segment=color', '/query/segment'],
+    ['a filter on a key that is not configured', '?color=red', '/query/color'],
+    ['a granularity that does not exist', '?granularity=year', '/query/granularity'],
+    ['a filter given twice', '?model=v1&model=v2', '/query/model'],
+    ['an empty filter value', '?model=', '/query/model'],
+  ])('votes refuses %s with 422 naming the parameter', async (_label, qs, pointer) => {
+    const res = await app.request('GET', `/api/v1/rollups/votes${qs}`, { key: read });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(res.json.errors.map((e: { path: string }) => e.path)).toContain(pointer);
+  });
+
+  it('experts and interviews take granularity, and no segment or filter', async () => {
+    for (const route of ['experts', 'interviews']) {
+      for (const [qs, pointer] of [
+        ['?granularity=quarter', '/query/granularity'],
+        ['?model=v1', '/query/model'],
+      ] as const) {
+        const res = await app.request('GET', `/api/v1/rollups/${route}${qs}`, { key: read });
+        expect(res.status).toBe(422);
+        expect(res.json.errors.map((e: { path: string }) => e.path)).toContain(pointer);
+      }
+    }
+  });
+
+  it('a never-exported warehouse answers the filtered and segmented shape too', async () => {
+    const res = await app.request('GET', '/api/v1/rollups/votes?granularity=month&segment=model&app=web', {
+      key: read,
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ granularity: 'month', segment: 'model', filters: { app: 'web' }, segments: [] });
+    expectDocumented('getVoteRollups', res.json);
+  });
+
   it('is in the OpenAPI document with its query parameters', async () => {
     const doc = (await app.request('GET', '/openapi.json')).json;
     for (const p of ['/api/v1/rollups/votes', '/api/v1/rollups/experts', '/api/v1/rollups/interviews'])
       expect(doc.paths[p]?.get).toBeDefined();
     const names = doc.paths['/api/v1/rollups/votes'].get.parameters.map((p: { name: string }) => p.name);
-    expect(names).toEqual(expect.arrayContaining(['from', 'to']));
+    expect(names).toEqual(expect.arrayContaining(['from', 'to', 'granularity', 'segment']));
   });
 });
 
@@ -217,6 +253,55 @@ describe('a published snapshot', () => {
       top_downvote_reasons: await truth.topDownvoteReasons(app.db.pool, from, to),
     });
     expect(res.json.daily.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['?segment=release&model=v3', 'day', null, null, { model: 'v3' }, 'release'],
+    ['?granularity=week&segment=model&from=2024-03-06&to=2024-03-13', 'week', '2024-03-06', '2024-03-13', {}, 'model'],
+    ['?granularity=month&app=web&release=(other)', 'month', null, null, { app: 'web', release: '(other)' }, null],
+  ] as const)(
+    'GET /api/v1/rollups/votes%s: series, segments, totals, daily and reasons equal Postgres truth',
+    async (qs, granularity, from, to, filters, segment) => {
+      const res = await app.request('GET', `/api/v1/rollups/votes${qs.replace('(other)', '%28other%29')}`, {
+        key: read,
+      });
+      expect(res.status).toBe(200);
+      expectDocumented('getVoteRollups', res.json);
+      const q = { granularity, from, to, filters } as const;
+      expect(res.json).toMatchObject({ granularity, segment, filters, segment_keys: ['app', 'model', 'release'] });
+      expect(approx(res.json.series)).toEqual(approx(await segmentTruth.series(app.db.pool, q)));
+      expect(approx(res.json.segments)).toEqual(
+        segment === null ? null : approx(await segmentTruth.segments(app.db.pool, q, segment)),
+      );
+      expect(res.json.values).toEqual(await segmentTruth.values(app.db.pool));
+      if (Object.keys(filters).length > 0) {
+        expect(approx(res.json.totals)).toEqual(approx((await segmentTruth.totals(app.db.pool, filters))[0]));
+        expect(approx(res.json.daily)).toEqual(approx(await segmentTruth.daily(app.db.pool, q)));
+        expect(res.json.top_downvote_reasons).toEqual(await segmentTruth.reasons(app.db.pool, q));
+      }
+    },
+  );
+
+  it('GET /api/v1/rollups/experts?granularity=month and interviews?granularity=day answer their documented shapes', async () => {
+    const experts = await app.request('GET', '/api/v1/rollups/experts?granularity=month&from=2024-03-01', {
+      key: read,
+    });
+    expect(experts.status).toBe(200);
+    expectDocumented('getExpertRollups', experts.json);
+    expect(experts.json.series.length).toBeGreaterThan(0);
+    expect(experts.json.series.every((r: { period: string }) => r.period.endsWith('-01'))).toBe(true);
+    expect(experts.json.agreement.overall.answers).toBeGreaterThan(0);
+    expect(experts.json.experts[0]).toMatchObject({
+      user_ref: expect.stringMatching(/^expert-/),
+      credential_type: 'avvocato',
+    });
+    const interviews = await app.request('GET', '/api/v1/rollups/interviews?granularity=day&to=2024-03-20', {
+      key: read,
+    });
+    expect(interviews.status).toBe(200);
+    expectDocumented('getInterviewRollups', interviews.json);
+    expect(interviews.json.granularity).toBe('day');
+    expect(interviews.json.histograms).toHaveLength(5);
   });
 
   it('GET /api/v1/rollups/experts equals Postgres truth, with null conversion rates and the weighted accuracy', async () => {
@@ -335,5 +420,47 @@ describe('end to end: Postgres -> export -> rollup API', () => {
         ).getRowObjects()[0]!.consistent,
     );
     expect(check).toBe(true);
+  });
+});
+
+describe('ROLLUP_SEGMENTS', () => {
+  it.each([
+    ['too many keys', 'a,b,c,d,e,f'],
+    ['a repeated key', 'app,app'],
+    ['a reserved name', 'app,segment'],
+    ['not an identifier', 'App Name'],
+    ['an empty key', 'app,,model'],
+  ])('refuses %s at start, naming the variable', (_label, value) => {
+    expect(() => configFromEnv({ ROLLUP_SEGMENTS: value })).toThrow(/ROLLUP_SEGMENTS/);
+  });
+
+  it('custom keys reach the export and the API: segment_keys, values, filters and 422 for the default keys', async () => {
+    const app = await startTestApp({ ROLLUP_SEGMENTS: 'tier' });
+    try {
+      expect(app.config.rollupSegments).toEqual(['tier']);
+      await app.db.pool.query(
+        `insert into votes (conversation_id, vote, created_at, metadata)
+         select 'c' || i, case when i % 3 = 0 then 'down' else 'up' end, '2024-03-04 10:00:00+00',
+                case when i % 4 = 0 then '{}'::jsonb else jsonb_build_object('tier', case when i % 2 = 0 then 'gold' else 'free' end) end
+           from generate_series(1, 20) as i`,
+      );
+      await runExport(app.db.pool, app.config.warehouseDir, quietLogger, { rollupSegments: app.config.rollupSegments });
+      const read = await app.key('read');
+      const res = await app.request('GET', '/api/v1/rollups/votes?segment=tier&tier=gold', { key: read });
+      expect(res.status).toBe(200);
+      expectDocumented('getVoteRollups', res.json);
+      expect(res.json.segment_keys).toEqual(['tier']);
+      expect(res.json.values).toEqual({ tier: ['free', '(none)', 'gold'] });
+      const gold = await app.db.pool.query(`select count(*)::int as n from votes where metadata->>'tier' = 'gold'`);
+      expect(res.json.series).toEqual([
+        expect.objectContaining({ period: '2024-03-04', conversations: gold.rows[0].n }),
+      ]);
+      expect(res.json.segments.map((s: { value: string }) => s.value)).toEqual(['gold']);
+      const refused = await app.request('GET', '/api/v1/rollups/votes?model=v1', { key: read });
+      expect(refused.status).toBe(422);
+      expect(refused.json.errors[0].path).toBe('/query/model');
+    } finally {
+      await app.close();
+    }
   });
 });

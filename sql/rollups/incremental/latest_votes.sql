@@ -38,7 +38,7 @@ from (
     arg_max(vote::varchar, (created_at, id)) as vote,
     max(created_at)::timestamptz as voted_at,
     count(*)::bigint as vote_count,
-    arg_max(fw_segment_values(metadata), (created_at, id)) as segment_values
+    fw_segment_values(arg_max(metadata, (created_at, id))) as segment_values
   from fw_work.votes_changed
   where conversation_id in (select conversation_id from fw_work.votes_appended)
   group by conversation_id
@@ -59,7 +59,7 @@ select
   arg_max(vote::varchar, (created_at, id)) as vote,
   max(created_at)::timestamptz as voted_at,
   count(*)::bigint as vote_count,
-  arg_max(fw_segment_values(metadata), (created_at, id)) as segment_values
+  fw_segment_values(arg_max(metadata, (created_at, id))) as segment_values
 from votes
 where conversation_id in (select conversation_id from fw_work.votes_recompute)
 group by conversation_id;

@@ -1,4 +1,4 @@
--- vote_segment_conversations, incremental (full version: ../15_vote_segment_conversations.sql, the same select): the
+-- vote_segment_conversations, incremental (full version: ../16_vote_segment_conversations.sql, the same select): the
 -- days in fw_work.votes_changed are deleted and recomputed from the merged votes cast on just those days; every day
 -- when the top values changed. The variables are set by incremental/vote_segment_cube.sql, which runs before: the
 -- flag fw_segment_changed (unknown, e.g. after its out-of-memory retry, counts as changed) and the span of the

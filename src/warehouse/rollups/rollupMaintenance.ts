@@ -65,6 +65,7 @@ const GROUPS: readonly RollupGroup[] = [
       ['segment_top_values', false],
       ['vote_segment_cube', true],
       ['vote_reasons_by_segment', true],
+      ['vote_period_by_segment', true],
       ['vote_daily_by_segment', false],
       ['latest_vote_segment_totals', false],
       ['vote_segment_conversations', true],

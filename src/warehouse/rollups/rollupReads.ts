@@ -93,6 +93,7 @@ export const VOTE_TABLES = [
   'vote_segment_values_daily',
   'segment_top_values',
   'vote_segment_cube',
+  'vote_period_by_segment',
   'vote_reasons_by_segment',
   'latest_vote_segment_totals',
   'vote_segment_conversations',
@@ -154,6 +155,27 @@ function filterSql(
   return { sql: parts.length === 0 ? 'true' : parts.join(' and '), params };
 }
 
+/**
+ * The rows of vote_period_by_segment that hold the figures of a request naming at most one value (no filter: the
+ * position-0 rows of all votes; one filter: that value's rows), as a condition with its parameters; null when the
+ * request names more (then vote_segment_cube answers). Parameter $single is the filter's value.
+ */
+function singleValueSql(
+  positions: ReadonlyMap<string, number>,
+  filters: Readonly<Record<string, string>>,
+): { sql: string; params: Record<string, DuckDBValue> } | null {
+  const entries = Object.entries(filters);
+  if (entries.length === 0) return { sql: 'position = 0', params: {} };
+  if (entries.length > 1) return null;
+  const position = positions.get(entries[0]![0]);
+  if (position === undefined) return null;
+  return { sql: `position = ${position} and value = $single`, params: { single: entries[0]![1] } };
+}
+
+/** The same figures from vote_period_by_segment, whose rows already hold exact distinct counts. */
+const PERIOD_COUNTS = `sum(up)::bigint as up, sum(down)::bigint as down, sum(conversations)::bigint as conversations,
+  sum(up)::double / (sum(up) + sum(down))::double as up_rate`;
+
 async function segmentPositions(conn: DuckDBConnection): Promise<Map<string, number>> {
   const keys = await rows(conn, `select segment, position from vote_segment_keys order by position`);
   return new Map(keys.map((k) => [String(k.segment), k.position as number]));
@@ -161,9 +183,10 @@ async function segmentPositions(conn: DuckDBConnection): Promise<Map<string, num
 
 /**
  * The vote rollups. Without filters, totals, daily and the reasons come from the rollups of every vote; with
- * filters, from their per-tuple versions (latest_vote_segment_totals, the day rows of vote_segment_cube,
- * vote_reasons_by_segment). The series and segments come from vote_segment_cube at the granularity; a segment's
- * conversations over the whole range from vote_segment_conversations (exact distinct counts, README "Rollups").
+ * filters, from their per-tuple versions (latest_vote_segment_totals, vote_reasons_by_segment). The series, daily
+ * and segments come from vote_period_by_segment when the request names at most one value (no filter or one), else
+ * from vote_segment_cube, at the granularity; a segment's conversations over the whole range from
+ * vote_segment_conversations (exact distinct counts, README "Rollups").
  */
 export async function readVotesRollup(
   conn: DuckDBConnection,
@@ -185,22 +208,33 @@ export async function readVotesRollup(
         filter.params,
       )
     : await rows(conn, `select conversations, up, down, up_rate from latest_vote_totals`);
-  const daily = filtered
+  const single = singleValueSql(positions, query.filters);
+  const daily = !filtered
     ? await rows(
-        conn,
-        `select strftime(period, '%Y-%m-%d') as day, ${CUBE_COUNTS}
-           from vote_segment_cube
-          where granularity = 'day' and ($from::date is null or period >= $from::date)
-            and ($to::date is null or period <= $to::date) and ${filter.sql}
-          group by period order by period`,
-        params,
-      )
-    : await rows(
         conn,
         `select strftime(day, '%Y-%m-%d') as day, up, down, conversations, up_rate
            from vote_daily where ${IN_RANGE} order by day`,
         rangeParams(range),
-      );
+      )
+    : single
+      ? await rows(
+          conn,
+          `select strftime(period, '%Y-%m-%d') as day, ${PERIOD_COUNTS}
+             from vote_period_by_segment
+            where granularity = 'day' and ${single.sql} and ($from::date is null or period >= $from::date)
+              and ($to::date is null or period <= $to::date)
+            group by period order by period`,
+          { ...rangeParams(range), ...single.params },
+        )
+      : await rows(
+          conn,
+          `select strftime(period, '%Y-%m-%d') as day, ${CUBE_COUNTS}
+             from vote_segment_cube
+            where granularity = 'day' and ($from::date is null or period >= $from::date)
+              and ($to::date is null or period <= $to::date) and ${filter.sql}
+            group by period order by period`,
+          params,
+        );
   const reasons = await rows(
     conn,
     `select reason, sum(down_votes)::bigint as count
@@ -209,16 +243,26 @@ export async function readVotesRollup(
     params,
   );
   const periodParams = { ...params, granularity: query.granularity };
-  const series = await rows(
-    conn,
-    `select strftime(period, '%Y-%m-%d') as period, ${CUBE_COUNTS},
-            (sum(voters) + count(distinct multi_id) filter (where multi_kind = 'voter'))::bigint as voters,
-            sum(anonymous_votes)::bigint as anonymous_votes
-       from vote_segment_cube
-      where granularity = $granularity and ${PERIOD_IN_RANGE} and ${filter.sql}
-      group by period order by period`,
-    periodParams,
-  );
+  const series = single
+    ? await rows(
+        conn,
+        `select strftime(period, '%Y-%m-%d') as period, ${PERIOD_COUNTS}, sum(voters)::bigint as voters,
+                sum(anonymous_votes)::bigint as anonymous_votes
+           from vote_period_by_segment
+          where granularity = $granularity and ${PERIOD_IN_RANGE} and ${single.sql}
+          group by period order by period`,
+        { ...rangeParams(range), ...single.params, granularity: query.granularity },
+      )
+    : await rows(
+        conn,
+        `select strftime(period, '%Y-%m-%d') as period, ${CUBE_COUNTS},
+                (sum(voters) + count(distinct multi_id) filter (where multi_kind = 'voter'))::bigint as voters,
+                sum(anonymous_votes)::bigint as anonymous_votes
+           from vote_segment_cube
+          where granularity = $granularity and ${PERIOD_IN_RANGE} and ${filter.sql}
+          group by period order by period`,
+        periodParams,
+      );
   return {
     exported_rows: await countRows(conn, 'votes'),
     totals: totals as VotesRollup['totals'],
@@ -241,21 +285,28 @@ async function readSegments(
   const position = positions.get(query.segment!);
   if (position === undefined) return [];
   const params = { ...rangeParams(range), ...filter.params, granularity: query.granularity };
+  // Without filters, each value's rows of vote_period_by_segment; with filters, the cube.
+  const unfiltered = Object.keys(query.filters).length === 0;
   const perPeriod = await rows(
     conn,
-    `select v${position} as value, strftime(period, '%Y-%m-%d') as period, ${CUBE_COUNTS}
-       from vote_segment_cube
-      where granularity = $granularity and ${PERIOD_IN_RANGE} and ${filter.sql}
-      group by value, period order by period`,
+    unfiltered
+      ? `select value, strftime(period, '%Y-%m-%d') as period, ${PERIOD_COUNTS}
+           from vote_period_by_segment
+          where granularity = $granularity and position = ${position} and ${PERIOD_IN_RANGE}
+          group by value, period order by period`
+      : `select v${position} as value, strftime(period, '%Y-%m-%d') as period, ${CUBE_COUNTS}
+           from vote_segment_cube
+          where granularity = $granularity and ${PERIOD_IN_RANGE} and ${filter.sql}
+          group by value, period order by period`,
     params,
   );
   const overall = await rows(
     conn,
     `with counts as (
-       select v${position} as value, sum(up)::bigint as up, sum(down)::bigint as down
-         from vote_segment_cube
-        where granularity = 'day' and ($from::date is null or period >= $from::date)
-          and ($to::date is null or period <= $to::date) and ${filter.sql}
+       select ${unfiltered ? 'value' : `v${position} as value`}, sum(up)::bigint as up, sum(down)::bigint as down
+         from ${unfiltered ? `vote_period_by_segment where position = ${position}` : `vote_segment_cube where ${filter.sql}`}
+          and granularity = 'day' and ($from::date is null or period >= $from::date)
+          and ($to::date is null or period <= $to::date)
         group by value),
      conversations as (
        select v${position} as value, count(distinct conversation_id)::bigint as conversations
@@ -338,12 +389,14 @@ const CREATED_PERIOD_IN_RANGE = `($from::date is null or ${PERIOD_OF_CREATED} >=
  */
 const AGREEMENT_UNITS = `
   verdicts as (
-    select answer_ref, expert_id,
-           arg_max(feedback_type::varchar, (created_at, id::varchar)) as verdict,
-           arg_max(category::varchar, (created_at, id::varchar)) as category
-      from expert_feedback
-     where answer_ref is not null and ${CREATED_IN_RANGE}
-     group by answer_ref, expert_id),
+    -- One struct, so the category is the latest verdict's even when null (arg_max skips a null argument).
+    select answer_ref, expert_id, latest.verdict, latest.category
+      from (select answer_ref, expert_id,
+                   arg_max({'verdict': feedback_type::varchar, 'category': category::varchar},
+                           (created_at, id::varchar)) as latest
+              from expert_feedback
+             where answer_ref is not null and ${CREATED_IN_RANGE}
+             group by answer_ref, expert_id)),
   units as (
     select answer_ref, count(*)::double as m from verdicts group by answer_ref having count(*) >= 2),
   unit_values as (
@@ -361,7 +414,11 @@ const AGREEMENT_UNITS = `
       from units u join unit_values v using (answer_ref) join unit_category c using (answer_ref)
      group by u.answer_ref, c.category, u.m)`;
 
-async function readAgreement(conn: DuckDBConnection, range: DayRange): Promise<ExpertsRollup['agreement']> {
+/** Agreement over the answers of the range, overall and per category (the formulas above). */
+export async function readExpertAgreement(
+  conn: DuckDBConnection,
+  range: DayRange,
+): Promise<ExpertsRollup['agreement']> {
   const groups = await rows(
     conn,
     `with ${AGREEMENT_UNITS},
@@ -471,7 +528,7 @@ export async function readExpertsRollup(
       time_spent_seconds: { n: t_n, p50: t_p50, p90: t_p90 },
       agreement: { answers: a_answers, agreement_with_majority: a_majority },
     })),
-    agreement: await readAgreement(conn, range),
+    agreement: await readExpertAgreement(conn, range),
     review_time: { n: review!.t_n!, p50: review!.t_p50!, p90: review!.t_p90! },
     series,
     confidence_histogram: histogram,

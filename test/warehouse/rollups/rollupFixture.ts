@@ -1,6 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { computeRollups } from '../../../src/warehouse/rollups/rollups.ts';
+import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import type { Pool } from '../../../src/db/pool.ts';
 import { jsonValue, SCORE_DIMENSIONS, type JsonRow } from '../../../src/warehouse/rollups/rollupReads.ts';
 import { EXPORTED_TABLES } from '../../../src/warehouse/export/exportTypes.ts';
@@ -65,25 +68,46 @@ export async function seedFeedback(pool: Pool, options: SeedOptions = {}): Promi
 
   // Votes: 1-6 per conversation on 20 days (2024-03-01 is a Friday), times from TIMES so that equal created_at is
   // common. Rows are inserted in a shuffled order, so ids do not follow time.
-  const votes: { c: string; v: string; r: string[]; t: string }[] = [];
+  // Segment metadata (README "Rollups"): app mostly fixed per conversation, model changing inside some conversations
+  // (several value tuples per conversation and period), release over 70 skewed values (more than the top 50), keys
+  // missing, a number and a boolean. Voters: an email pseudonym per conversation mostly, shared across
+  // conversations, sometimes another one or none (anonymous votes).
+  const votes: { c: string; v: string; r: string[]; t: string; m: Record<string, unknown>; e: string | null }[] = [];
   for (let c = 0; c < (options.conversations ?? 300); c++) {
     const n = 1 + Math.floor(rand() * 6);
+    const app = pick(rand, ['web', 'ios', 'android', 'web', true]);
+    const model = pick(rand, ['v1', 'v2', 'v3', 'v3', 4]);
+    const voter = `voter-${c % 45}`;
     for (let i = 0; i < n; i++) {
       const vote = rand() < 0.45 ? 'down' : 'up';
       const reasons = rand() < 0.2 ? [] : some(rand, REASONS.slice(0, vote === 'down' ? 30 : 5), 4);
-      votes.push({ c: `conv-${c}`, v: vote, r: reasons, t: timestamp(rand, '2024-03-01', 20) });
+      const m: Record<string, unknown> = { release: `r${Math.floor(rand() * rand() * 70)}` };
+      if (rand() < 0.9) m.app = app;
+      if (rand() < 0.95) m.model = rand() < 0.15 ? pick(rand, ['v1', 'v2', 'v3']) : model;
+      if (rand() < 0.05) m.model = null;
+      const e = rand() < 0.15 ? null : rand() < 0.1 ? `voter-${Math.floor(rand() * 60)}` : voter;
+      votes.push({ c: `conv-${c}`, v: vote, r: reasons, t: timestamp(rand, '2024-03-01', 20), m, e });
     }
   }
   // A conversation with one vote per row of TIMES on the same instant: only the last inserted may win.
   for (const v of ['up', 'down', 'up', 'down'])
-    votes.push({ c: 'conv-tie', v, r: ['tie'], t: '2024-03-05 12:00:00+00' });
+    votes.push({ c: 'conv-tie', v, r: ['tie'], t: '2024-03-05 12:00:00+00', m: { app: 'web' }, e: null });
   shuffle(rand, votes);
   await pool.query(
-    `insert into votes (conversation_id, vote, reasons, created_at)
-     select c, v, array(select jsonb_array_elements_text(r)), t
-       from unnest($1::text[], $2::text[], $3::jsonb[], $4::timestamptz[]) with ordinality as x(c, v, r, t, ord)
+    `insert into votes (conversation_id, vote, reasons, created_at, metadata, email_hash)
+     select c, v, array(select jsonb_array_elements_text(r)), t, m,
+            case when e is not null then encode(sha256(convert_to(e, 'UTF8')), 'hex') end
+       from unnest($1::text[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::jsonb[], $6::text[])
+            with ordinality as x(c, v, r, t, m, e, ord)
       order by ord`,
-    [votes.map((x) => x.c), votes.map((x) => x.v), votes.map((x) => JSON.stringify(x.r)), votes.map((x) => x.t)],
+    [
+      votes.map((x) => x.c),
+      votes.map((x) => x.v),
+      votes.map((x) => JSON.stringify(x.r)),
+      votes.map((x) => x.t),
+      votes.map((x) => JSON.stringify(x.m)),
+      votes.map((x) => x.e),
+    ],
   );
   const erasedConversations = ['conv-3', 'conv-17', 'conv-42'];
   await pool.query('delete from votes where conversation_id = any($1::text[])', [erasedConversations]);
@@ -128,22 +152,48 @@ export async function seedFeedback(pool: Pool, options: SeedOptions = {}): Promi
      select 'expert-' || i, 'avvocato', t::numeric from unnest($1::text[]) with ordinality as x(t, i) returning id`,
     [trusts],
   );
-  const verdicts: { e: string; t: string }[] = [];
+  // Verdicts on 40 answers (answer_ref; some none), so that several experts review the same answer; confidence on
+  // bin edges (0, 0.3, 1) and time spent, each sometimes absent (null); created over six weeks.
+  const CONFIDENCES = ['0', '0.3', '0.35', '0.5', '0.8', '0.85', '0.99', '1', null];
+  const verdicts: {
+    e: string;
+    t: string;
+    c: string | null;
+    a: string | null;
+    k: string;
+    s: number | null;
+    at: string;
+  }[] = [];
   for (let i = 0; i < 220; i++) {
     const e = Math.floor(rand() * (experts.length - 3));
+    const t = e === 0 ? 'incorrect' : pick(rand, ['correct', 'correct', 'incomplete', 'incorrect']);
     verdicts.push({
       e: experts[e]!.id,
-      t: e === 0 ? 'incorrect' : pick(rand, ['correct', 'correct', 'incomplete', 'incorrect']),
+      t,
+      c: pick(rand, CONFIDENCES),
+      a: rand() < 0.15 ? null : `ans-${Math.floor(rand() * 40)}`,
+      k: pick(rand, ['caso_mancante', 'normativa_obsoleta', 'calcolo_sbagliato']),
+      s: rand() < 0.1 ? null : Math.floor(rand() * 600),
+      at: timestamp(rand, '2024-03-01', 42),
     });
   }
   const { rows: fb } = await pool.query<{ id: string; feedback_type: string }>(
     `insert into expert_feedback (expert_id, query_text, original_answer, feedback_type, category, improved_answer,
-       confidence_score, time_spent_seconds)
-     select e, 'q', 'a', t, case when t = 'correct' then null else 'caso_mancante' end,
-            case when t = 'correct' then null else 'better' end, 0.8, 60
-       from unnest($1::uuid[], $2::text[]) as x(e, t)
+       confidence_score, time_spent_seconds, answer_ref, created_at)
+     select e, 'q', 'a', t, case when t = 'correct' then null else k end,
+            case when t = 'correct' then null else 'better' end, c::numeric, s, a, at
+       from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[])
+            as x(e, t, c, a, k, s, at)
      returning id, feedback_type`,
-    [verdicts.map((v) => v.e), verdicts.map((v) => v.t)],
+    [
+      verdicts.map((v) => v.e),
+      verdicts.map((v) => v.t),
+      verdicts.map((v) => v.c),
+      verdicts.map((v) => v.a),
+      verdicts.map((v) => v.k),
+      verdicts.map((v) => v.s),
+      verdicts.map((v) => v.at),
+    ],
   );
   // Promote about half of the correct feedback and approve some candidates, then delete a few FAQs.
   for (const f of fb) {
@@ -232,6 +282,42 @@ export async function copyToDuckDB(
   await conn.run(`insert into export_runs values (2, now(), now(), $1::timestamptz, 'incremental', 0, 0, '{}')`, [
     asOf,
   ]);
+}
+
+/**
+ * A test database seeded by seedFeedback, copied into a new DuckDB file whose session runs in `timeZone` (days and
+ * weeks must be UTC by construction), with every rollup computed. `close` drops both.
+ */
+export async function seededWarehouse(
+  timeZone: string,
+): Promise<{ db: TestDatabase; conn: DuckDBConnection; close: () => Promise<void> }> {
+  const db = await createTestDatabase();
+  const dir = await mkdtemp(path.join(tmpdir(), 'fw-rollups-'));
+  await seedFeedback(db.pool);
+  const instance = await DuckDBInstance.create(path.join(dir, 'warehouse.duckdb'));
+  const conn = await instance.connect();
+  await copyToDuckDB(db.pool, conn, dir, '2024-05-01T00:00:00Z');
+  await conn.run(`set TimeZone = ${`'${timeZone}'`}`);
+  await computeRollups(conn);
+  return {
+    db,
+    conn,
+    close: async () => {
+      conn.closeSync();
+      instance.closeSync();
+      await db.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Rates and percentiles computed in float8 by Postgres and DuckDB may differ in the last bits: compare rounded. */
+export function approx(value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isInteger(value)) return Math.round(value * 1e9) / 1e9;
+  if (Array.isArray(value)) return value.map(approx);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, approx(v)]));
+  return value;
 }
 
 /** Rows of a DuckDB query as JSON values (the API's conversion rules). */
@@ -354,5 +440,158 @@ export const truth = {
          from interview_feedbacks cross join jsonb_array_elements_text(knowledge_gaps) as g where ${RANGE(UTC_DAY)}
         group by g order by count desc, g collate "C" limit 20`,
       [from, to],
+    ),
+};
+
+export type Granularity = 'day' | 'week' | 'month';
+
+/** The segment keys of the fixture (the default ROLLUP_SEGMENTS) and how Postgres reads a vote's value for each. */
+const SEGMENT_KEYS = ['app', 'model', 'release'] as const;
+const VALUE = (key: string) => `coalesce(metadata->>'${key}', '(none)')`;
+
+/**
+ * Votes with their UTC day and their segment values capped to the top 50 per key by volume over all votes (ties:
+ * the smaller value, in C collation), everything else '(other)': the Postgres definition of README "Rollups".
+ */
+const CAPPED_VOTES = `
+  with raw as (
+    select id, conversation_id, vote, reasons, email_hash, created_at, (created_at at time zone 'UTC')::date as day,
+           ${SEGMENT_KEYS.map((k) => `${VALUE(k)} as raw_${k}`).join(', ')}
+      from votes),
+  ranked as (
+    select key, value, row_number() over (partition by key order by count(*) desc, value collate "C") as rank
+      from (${SEGMENT_KEYS.map((k) => `select '${k}' as key, raw_${k} as value from raw`).join(' union all ')}) as kv
+     group by key, value)
+  select raw.*, ${SEGMENT_KEYS.map(
+    (k) =>
+      `case when exists (select 1 from ranked r where r.key = '${k}' and r.value = raw.raw_${k} and r.rank <= 50)
+            then raw_${k} else '(other)' end as ${k}`,
+  ).join(', ')}
+    from raw`;
+
+export interface SegmentQuery {
+  readonly granularity: Granularity;
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly filters?: Readonly<Record<string, string>>;
+}
+
+function filterSql(filters: Readonly<Record<string, string>> = {}, offset = 3): { sql: string; values: string[] } {
+  const entries = Object.entries(filters);
+  return {
+    sql: entries.length === 0 ? 'true' : entries.map(([k], i) => `${k} = $${offset + i}`).join(' and '),
+    values: entries.map(([, v]) => v),
+  };
+}
+
+const PERIOD = `date_trunc($3::text, day::timestamp)::date`;
+const PERIOD_OVERLAPS = `($1::date is null or ${PERIOD} >= date_trunc($3::text, $1::date::timestamp)::date)
+  and ($2::date is null or ${PERIOD} <= $2::date)`;
+
+/** The new figures of GET /api/v1/rollups/votes, computed in Postgres with count(distinct ...). */
+export const segmentTruth = {
+  series: (pool: Pool, q: SegmentQuery) => {
+    const f = filterSql(q.filters, 4);
+    return pg(
+      pool,
+      `select ${PERIOD}::text as period, count(*) filter (where vote = 'up')::int as up,
+              count(*) filter (where vote = 'down')::int as down, count(distinct conversation_id)::int as conversations,
+              (count(*) filter (where vote = 'up'))::float8 / count(*) as up_rate,
+              count(distinct email_hash)::int as voters, count(*) filter (where email_hash is null)::int as anonymous_votes
+         from (${CAPPED_VOTES}) as v
+        where ${PERIOD_OVERLAPS} and ${f.sql}
+        group by 1 order by 1`,
+      [q.from, q.to, q.granularity, ...f.values],
+    );
+  },
+  /** Per value: totals over the exact range, and the per-period series; ordered by volume, '(other)' last on ties. */
+  segments: async (pool: Pool, q: SegmentQuery, segment: string) => {
+    const f = filterSql(q.filters, 4);
+    const totals = await pg(
+      pool,
+      `select ${segment} as value, count(*) filter (where vote = 'up')::int as up,
+              count(*) filter (where vote = 'down')::int as down, count(distinct conversation_id)::int as conversations
+         from (${CAPPED_VOTES}) as v
+        where ($1::date is null or day >= $1::date) and ($2::date is null or day <= $2::date) and $3::text is not null
+          and ${f.sql}
+        group by 1 order by count(*) desc, ${segment} = '(other)', ${segment} collate "C"`,
+      [q.from, q.to, q.granularity, ...f.values],
+    );
+    const series = await pg(
+      pool,
+      `select ${segment} as value, ${PERIOD}::text as period, count(*) filter (where vote = 'up')::int as up,
+              count(*) filter (where vote = 'down')::int as down, count(distinct conversation_id)::int as conversations,
+              (count(*) filter (where vote = 'up'))::float8 / count(*) as up_rate
+         from (${CAPPED_VOTES}) as v
+        where ${PERIOD_OVERLAPS} and ${f.sql}
+        group by 1, 2 order by 2`,
+      [q.from, q.to, q.granularity, ...f.values],
+    );
+    return totals.map((t) => ({
+      ...t,
+      series: series.filter((s) => s.value === t.value).map(({ value: _v, ...rest }) => rest),
+    }));
+  },
+  /** Latest-vote totals over the conversations whose latest vote matches the filters. */
+  totals: (pool: Pool, filters: Readonly<Record<string, string>>) => {
+    const f = filterSql(filters, 1);
+    return pg(
+      pool,
+      `select count(*)::int as conversations, count(*) filter (where vote = 'up')::int as up,
+              count(*) filter (where vote = 'down')::int as down,
+              (count(*) filter (where vote = 'up'))::float8 / nullif(count(*), 0) as up_rate
+         from (select distinct on (conversation_id) * from (${CAPPED_VOTES}) as v
+                order by conversation_id, created_at desc, id desc) as l
+        where ${f.sql}`,
+      f.values,
+    );
+  },
+  daily: (pool: Pool, q: SegmentQuery) => {
+    const f = filterSql(q.filters, 3);
+    return pg(
+      pool,
+      `select day::text as day, count(*) filter (where vote = 'up')::int as up,
+              count(*) filter (where vote = 'down')::int as down, count(distinct conversation_id)::int as conversations,
+              (count(*) filter (where vote = 'up'))::float8 / count(*) as up_rate
+         from (${CAPPED_VOTES}) as v
+        where ($1::date is null or day >= $1::date) and ($2::date is null or day <= $2::date) and ${f.sql}
+        group by day order by day`,
+      [q.from, q.to, ...f.values],
+    );
+  },
+  reasons: (pool: Pool, q: SegmentQuery) => {
+    const f = filterSql(q.filters, 3);
+    return pg(
+      pool,
+      `select r as reason, count(distinct id)::int as count
+         from (${CAPPED_VOTES}) as v cross join unnest(reasons) as r
+        where vote = 'down' and ($1::date is null or day >= $1::date) and ($2::date is null or day <= $2::date)
+          and ${f.sql}
+        group by r order by count desc, r collate "C" limit 20`,
+      [q.from, q.to, ...f.values],
+    );
+  },
+  /** Per key: the top values by volume, then '(other)' when the key has more than 50. */
+  values: async (pool: Pool) => {
+    const out: Record<string, string[]> = {};
+    for (const key of SEGMENT_KEYS) {
+      const rows = await pg(
+        pool,
+        `select ${VALUE(key)} as value from votes group by 1 order by count(*) desc, ${VALUE(key)} collate "C"`,
+      );
+      const values = rows.map((r) => String(r.value));
+      out[key] = values.length > 50 ? [...values.slice(0, 50), '(other)'] : values;
+    }
+    return out;
+  },
+  voteDailyBySegment: (pool: Pool) =>
+    pg(
+      pool,
+      `select day::text as day, key as segment, value, count(*) filter (where vote = 'up')::int as up,
+              count(*) filter (where vote = 'down')::int as down, count(distinct conversation_id)::int as conversations,
+              (count(*) filter (where vote = 'up'))::float8 / count(*) as up_rate
+         from (${CAPPED_VOTES}) as v
+         cross join lateral (values ${SEGMENT_KEYS.map((k, i) => `('${k}', ${i}, v.${k})`).join(', ')}) as s(key, ord, value)
+        group by day, key, ord, value order by day, ord, value collate "C"`,
     ),
 };

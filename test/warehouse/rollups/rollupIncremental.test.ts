@@ -89,13 +89,35 @@ async function changeRound(round: number): Promise<void> {
     const t = day(int(20), TIMES[int(3)]);
     const n = 1 + int(3);
     for (let k = 0; k < n; k++)
-      await q(`insert into votes (conversation_id, vote, reasons, created_at) values ($1, $2, $3::text[], $4)`, [
-        c,
-        rand() < 0.5 ? 'down' : 'up',
-        rand() < 0.3 ? [] : [`reason r${int(6)}`, `reason r${int(6)}`],
-        t,
-      ]);
+      await q(
+        `insert into votes (conversation_id, vote, reasons, created_at, metadata, email_hash)
+         values ($1, $2, $3::text[], $4, $5::jsonb, case when $6::text is not null then md5($6) || md5($6 || 'x') end)`,
+        [
+          c,
+          rand() < 0.5 ? 'down' : 'up',
+          rand() < 0.3 ? [] : [`reason r${int(6)}`, `reason r${int(6)}`],
+          t,
+          JSON.stringify({ app: `app${int(3)}`, model: `v${int(4)}`, release: `r${int(80)}` }),
+          rand() < 0.2 ? null : `voter-${int(50)}`,
+        ],
+      );
   }
+  // Segment inputs changed: a vote's model, release (a rare one too) and voter; a key removed.
+  await q(
+    `update votes set metadata = metadata || jsonb_build_object('model', 'v' || $2::int, 'release', 'r' || $3::int)
+            where id in (select id from votes order by md5(id::text || $1::text || 's') limit 6)`,
+    [round, int(5), 60 + int(30)],
+  );
+  await q(
+    `update votes set email_hash = case when email_hash is null then md5(id::text) || md5(id::text) end
+            where id in (select id from votes order by md5(id::text || $1::text || 'e') limit 5)`,
+    [round],
+  );
+  await q(
+    `update votes set metadata = metadata - 'app'
+            where id in (select id from votes order by md5(id::text || $1::text || 'k') limit 3)`,
+    [round],
+  );
   // Updates of existing votes: flip, move to another day, move to another conversation, change reasons.
   await q(
     `update votes set vote = case when vote = 'up' then 'down' else 'up' end
@@ -256,6 +278,25 @@ describe('incremental rollup maintenance', () => {
       '2024-03-10 12:00:00+00',
       '2',
     ]);
+  });
+
+  it('a release entering the top 50 (another one leaving it) recomputes the capped segment tables exactly', async () => {
+    const top = async () =>
+      (
+        await q(
+          `select coalesce(metadata->>'release', '(none)') as v from votes group by 1 order by count(*) desc, 1 limit 50`,
+        )
+      ).rows.map((r) => r.v as string);
+    const before = await top();
+    await q(
+      `insert into votes (conversation_id, vote, created_at, metadata)
+       select 'conv-surge-' || (i % 7), 'up', '2024-03-09 10:00:00+00', '{"release": "r-surge", "model": "v9"}'
+         from generate_series(1, 40) as i`,
+    );
+    expect(await top()).not.toEqual(before);
+    const result = await exportNow(db.pool, warehouse.dir);
+    expect(result.rollups).toMatchObject({ vote_segment_cube: 'incremental', segment_top_values: 'full' });
+    await expectExact(result);
   });
 
   it('a full export after incremental ones gives the same rollups', async () => {

@@ -85,6 +85,7 @@ describe('computeRollups', () => {
       'segment_top_values',
       'vote_segment_cube',
       'vote_reasons_by_segment',
+      'vote_period_by_segment',
       'vote_daily_by_segment',
       'latest_vote_segment_totals',
       'vote_segment_conversations',
