@@ -74,8 +74,14 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * Sends a demo of `conversations` conversations (src/demo/plan.ts sizes the rest) through `post`, which needs an
+ * admin key (candidates are approved and rejected); then `backdateDemo(pool, summary.ids)` dates it.
+ * Example: `const summary = await runDemo(post, 2000)`.
+ */
 export async function runDemo(post: DemoPost, conversations: number): Promise<DemoSummary> {
-  const plan = planDemo(conversations, Date.now(), Date.now().toString(36));
+  const now = Date.now();
+  const plan = planDemo(conversations, now, now.toString(36));
   const send = async (path: string, body: unknown, expected = 201): Promise<unknown> => {
     const res = await post(path, body);
     if (res.status !== expected)

@@ -1,30 +1,54 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_CONVERSATIONS, demoSize } from '../../src/demo/plan.ts';
 import { CREDENTIAL_TYPES } from '../../src/feedback/experts/schema.ts';
 import { runCli } from '../helpers/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { openEmbeddedDatabase } from '../../src/db/embedded.ts';
+import { createPool, type Pool } from '../../src/db/pool.ts';
+import { createTestDatabase, quietLogger } from '../helpers/db.ts';
 
 // `feedback-warehouse demo` run as a user would (the real binary, through the service's own HTTP app), then what
 // the user sees of it in Postgres and in the published warehouse (README "Dashboards and demo data").
 
-const dbs: TestDatabase[] = [];
+/** A demo's database as the test reads it: a pool, and what to close. */
+interface DemoDatabase {
+  readonly pool: Pool;
+  close(): Promise<void>;
+}
+const opened: DemoDatabase[] = [];
 const dirs: string[] = [];
 
+/**
+ * Runs `feedback-warehouse demo ...args` on a fresh database: a clone of the test template on a Postgres server;
+ * on an embedded test run, the command's own embedded PGlite under a fresh DATA_DIR (DATABASE_URL unset), as a user
+ * runs it (a test's in-memory PGlite is one session, while with DATABASE_URL the command uses a pool and COPY).
+ */
 async function runDemo(args: string[]) {
-  const db = await createTestDatabase();
-  dbs.push(db);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'fw-demo-'));
   dirs.push(dataDir);
-  const env = { DATABASE_URL: db.url, DATA_DIR: dataDir };
+  const server = inject('serverUrl') !== null ? await createTestDatabase() : null;
+  const env: Record<string, string> = server ? { DATABASE_URL: server.url, DATA_DIR: dataDir } : { DATA_DIR: dataDir };
   const res = await runCli(['demo', ...args], env, 170_000);
+  let db: DemoDatabase;
+  if (server) db = { pool: server.pool, close: () => server.drop() };
+  else {
+    const embedded = await openEmbeddedDatabase(dataDir, quietLogger);
+    const pool = createPool({
+      connectionString: embedded.url,
+      max: 1,
+      idleInTransactionTimeoutMs: 60_000,
+      logger: quietLogger,
+    });
+    db = { pool, close: async () => (await pool.end(), await embedded.close()) };
+  }
+  opened.push(db);
   expect(res.code, res.stderr).toBe(0);
   return { db, env, stdout: res.stdout };
 }
 
-async function one<T = Record<string, unknown>>(db: TestDatabase, sql: string, params: unknown[] = []): Promise<T> {
+async function one<T = Record<string, unknown>>(db: DemoDatabase, sql: string, params: unknown[] = []): Promise<T> {
   return (await db.pool.query(sql, params)).rows[0] as T;
 }
 
@@ -36,7 +60,7 @@ const LATEST = `select distinct on (conversation_id) conversation_id, vote, meta
  * Each app's latest-vote up-rate from the release day on minus before it, the release day read from the votes'
  * metadata: what a product manager asks of the demo.
  */
-async function releaseLift(db: TestDatabase): Promise<Record<string, number>> {
+async function releaseLift(db: DemoDatabase): Promise<Record<string, number>> {
   const { rows } = await db.pool.query<{ app: string; before: number; after: number }>(
     `with latest as (${LATEST}),
           release as (select min(created_at)::date as day from votes where metadata->>'release' = '2026.10')
@@ -49,7 +73,7 @@ async function releaseLift(db: TestDatabase): Promise<Record<string, number>> {
 }
 
 afterAll(async () => {
-  for (const db of dbs) await db.drop();
+  for (const db of opened) await db.close();
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
