@@ -122,7 +122,12 @@ function lineChart(holder, spec) {
     },
     axes: [
       { stroke: '#3b4250' },
-      { stroke: '#3b4250', label: spec.yLabel, size: 52 },
+      {
+        stroke: '#3b4250',
+        label: spec.yLabel,
+        size: 52,
+        ...(spec.yPercent ? { values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) } : {}),
+      },
       ...(rate
         ? [
             {
@@ -217,9 +222,7 @@ export function figure(parent, spec) {
   if (spec.note) box.append(el('p', { className: 'hint' }, spec.note));
   const table = dataTable(spec.title, spec.columns, spec.rows);
   box.append(
-    spec.kind === 'table' || spec.tableOpen
-      ? table
-      : el('details', {}, el('summary', {}, 'Table of these numbers'), table),
+    spec.kind === 'table' ? table : el('details', {}, el('summary', {}, 'Table of these numbers'), table),
     el('p', { className: 'downloads' }, csvLink(spec.id, spec.columns, spec.rows)),
   );
   if (spec.kind === 'table') markFirstChart();

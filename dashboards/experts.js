@@ -5,6 +5,8 @@ import { figure } from './charts.js';
 
 /** Below this many answers with two or more verdicts, alpha says little (README "Dashboards"). */
 const MIN_SHARED_ANSWERS = 30;
+/** Experts drawn in the review-time chart at most. */
+const MAX_REVIEW_BARS = 15;
 
 const num = (name, label = name, format) => ({ name, label, numeric: true, format });
 const alphaText = (a) => (a === null || a === undefined ? '–' : a.toFixed(2));
@@ -72,7 +74,9 @@ startPage({
       id: 'conversion',
       title: 'FAQ conversion per expert',
       kind: 'bars',
-      description: 'FAQs made from an expert’s correct verdicts, as a share of those verdicts.',
+      description:
+        'FAQ entries made from the expert’s feedback (promoted correct verdicts and approved improved answers) per ' +
+        'correct verdict, so it can pass 100%; the table also gives the correct verdicts promoted.',
       columns: [{ name: 'expert' }, num('conversion_rate', 'conversion', fmtPct)],
       rows: experts.filter((x) => x.conversion_rate !== null).map((x) => [nameOf(x), x.conversion_rate]),
       empty: ctx.noData('correct verdicts'),
@@ -88,6 +92,7 @@ startPage({
         num('correct_count', 'correct'),
         num('faq_count', 'FAQs'),
         num('conversion_rate', 'conversion', fmtPct),
+        num('promoted_faq_count', 'promoted'),
         num('trust_score', 'trust', (t) => fmtNum(t, 2)),
         num('agreement_with_majority', 'with majority', fmtPct),
         num('review_p50_seconds', 'review p50', seconds),
@@ -99,6 +104,7 @@ startPage({
         x.correct_count,
         x.faq_count,
         x.conversion_rate,
+        x.promoted_faq_count ?? null,
         x.trust_score,
         x.agreement?.agreement_with_majority ?? null,
         x.time_spent_seconds?.p50 ?? null,
@@ -115,7 +121,10 @@ startPage({
         rows: e.series.map((p) => [p.period, p.correct, p.incomplete, p.incorrect]),
         empty: ctx.noData('expert feedback'),
       });
-    const timed = e.experts.filter((x) => x.time_spent_seconds?.n > 0);
+    // The slowest reviewers by median: where a review takes long is what this chart is for; all are in the table.
+    const timed = e.experts
+      .filter((x) => x.time_spent_seconds?.n > 0)
+      .sort((a, b) => b.time_spent_seconds.p50 - a.time_spent_seconds.p50);
     if (e.review_time)
       figure(main, {
         id: 'review-time',
@@ -123,7 +132,13 @@ startPage({
         kind: 'bars',
         description: `Over all experts: median ${seconds(e.review_time.p50)}, p90 ${seconds(e.review_time.p90)} (${e.review_time.n} reviews with a time).`,
         columns: [{ name: 'expert' }, num('p50_seconds', 'median', seconds), num('p90_seconds', 'p90', seconds)],
-        rows: timed.map((x) => [nameOf(x), x.time_spent_seconds.p50, x.time_spent_seconds.p90]),
+        rows: timed
+          .slice(0, MAX_REVIEW_BARS)
+          .map((x) => [nameOf(x), x.time_spent_seconds.p50, x.time_spent_seconds.p90]),
+        note:
+          timed.length > MAX_REVIEW_BARS
+            ? `The ${MAX_REVIEW_BARS} slowest of ${timed.length} experts with a review time; the Experts table has everyone's median.`
+            : undefined,
         empty: ctx.noData('reviews with a time spent'),
       });
     if (e.confidence_histogram)

@@ -345,7 +345,12 @@ export function tiles(items) {
     'div',
     { className: 'tiles' },
     ...items.map(([label, value]) =>
-      el('div', { className: 'tile' }, el('b', {}, String(value)), el('span', {}, label)),
+      el(
+        'div',
+        { className: 'tile' },
+        el('b', {}, typeof value === 'number' ? value.toLocaleString('en') : String(value)),
+        el('span', {}, label),
+      ),
     ),
   );
 }

@@ -19,6 +19,7 @@ function segmentFigures(main, v, ctx, per) {
     kind: 'line',
     columns: [{ name: 'period' }, ...drawn.map((s) => ({ name: s.value, numeric: true, format: fmtPct }))],
     yRange: [0, 1],
+    yPercent: true,
     rows: periods.map((p) => [p, ...byValue.map((m) => m.get(p) ?? null)]),
     empty: ctx.noData('votes'),
     note:

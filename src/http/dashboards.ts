@@ -20,13 +20,19 @@ const TYPES: Record<string, string> = {
 
 /** The files served, by URL path: the pages under dashboards/ and uPlot itself from the installed package. */
 function resolve(urlPath: string): string | null {
-  // The four pages share one shell, which loads the page's module by its path (dashboards/main.js).
-  if (/^\/dashboards\/(votes|experts|interviews|ask)\.html$/.test(urlPath))
-    return path.join(DASHBOARDS_DIR, 'page.html');
   const vendor = /^\/dashboards\/vendor\/(uPlot\.iife\.min\.js|uPlot\.min\.css)$/.exec(urlPath);
   if (vendor) return path.join(UPLOT_DIR, vendor[1]!);
   const page = /^\/dashboards\/([a-z0-9-]+\.(?:html|js|css|svg))$/.exec(urlPath);
-  return page ? path.join(DASHBOARDS_DIR, page[1]!) : null;
+  // The shell itself is served only as one of the four pages, with its placeholders filled.
+  return page && page[1] !== 'page.html' ? path.join(DASHBOARDS_DIR, page[1]!) : null;
+}
+
+/** The four pages and their titles: one shell (dashboards/page.html) that loads the page's own module. */
+const PAGE_TITLES = { votes: 'Votes', experts: 'Experts', interviews: 'Interviews', ask: 'Ask the warehouse' } as const;
+
+async function pageHtml(page: keyof typeof PAGE_TITLES): Promise<string> {
+  const shell = await readFile(path.join(DASHBOARDS_DIR, 'page.html'), 'utf8');
+  return shell.replaceAll('{{page}}', page).replaceAll('{{title}}', PAGE_TITLES[page]);
 }
 
 function headers(ctx: Context): void {
@@ -53,11 +59,19 @@ export function dashboards(options: DashboardOptions = {}) {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || !ctx.path.startsWith('/dashboards')) return next();
     if (ctx.path === '/dashboards' || ctx.path === '/dashboards/') {
       // The Votes page is the landing page; the query string (the view's state) goes along.
+      ctx.state.routeTemplate = '/dashboards/';
       return ctx.redirect(`/dashboards/votes.html${ctx.querystring ? `?${ctx.querystring}` : ''}`);
     }
     if (ctx.path === '/dashboards/panels.json') {
       ctx.body = await readPanels(panelsDir);
       headers(ctx);
+      return;
+    }
+    const page = /^\/dashboards\/(votes|experts|interviews|ask)\.html$/.exec(ctx.path);
+    if (page) {
+      ctx.body = await pageHtml(page[1] as keyof typeof PAGE_TITLES);
+      headers(ctx);
+      ctx.type = TYPES['.html']!;
       return;
     }
     const file = resolve(ctx.path);

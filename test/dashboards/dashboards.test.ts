@@ -119,6 +119,9 @@ describe('the dashboards on an empty warehouse', () => {
     expect(await page.textContent('#status')).toMatch(/401/);
     expect(await page.textContent('main')).toMatch(/key was not accepted/);
     await close();
+    // The pages' shared shell is only served filled in, as one of the four pages.
+    expect((await app.request('GET', '/dashboards/page.html')).status).toBe(404);
+    expect((await app.request('GET', '/dashboards/experts.html')).text).toMatch(/<title>Experts · feedback-warehouse/);
   });
 });
 
@@ -134,7 +137,7 @@ describe('the dashboards on demo data', () => {
 
   it.each([
     ['votes', 2],
-    ['experts', 0],
+    ['experts', 1],
     ['interviews', 5],
   ] as const)('%s: charts, their tables, freshness, axe, no console errors', async (name, minCharts) => {
     const { page, errors, close } = await open(`${name}.html?preset=all`, analystKey);
@@ -346,6 +349,8 @@ describe('the dashboards on demo data', () => {
       // The shipped example panels of this page draw too.
       expect(await page.locator('#fig-panel-conversations-per-day .uplot').count()).toBe(1);
       expect(await page.locator('#fig-panel-up-rate-by-model .bar-row').count()).toBeGreaterThan(0);
+      const segmentRows = await page.locator('#fig-panel-segment-values tbody tr').allTextContents();
+      expect(segmentRows.some((r) => r.startsWith('model'))).toBe(true);
       expect(errors).toEqual([]);
       await close();
 
@@ -353,7 +358,7 @@ describe('the dashboards on demo data', () => {
       const readOnly = await open('votes.html?preset=all', readKey);
       expect(await readOnly.page.locator('.panel-error').count()).toBe(2);
       expect(await readOnly.page.textContent('#panels')).toMatch(
-        /broken\.sql[\s\S]*Conversations with a vote per day; Up-rate by model over the range; Votes by kind \(test panel\): these panels run SQL and need a key with the query scope/,
+        /broken\.sql[\s\S]*Conversations with a vote per day; Every segment value over the range; Up-rate by model over the range; Votes by kind \(test panel\): these panels run SQL and need a key with the query scope/,
       );
       await readOnly.close();
     } finally {

@@ -67,8 +67,12 @@ describe('system routes', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     expect(page.text).toContain('/dashboards/vendor/uPlot.iife.min.js');
-    const script = await app.request('GET', '/dashboards/dashboard.js');
+    expect(page.text).toContain('/dashboards/votes.js');
+    const script = await app.request('GET', '/dashboards/shared.js');
     expect(script.headers.get('content-type')).toMatch(/javascript/);
+    const panels = await app.request('GET', '/dashboards/panels.json');
+    expect(panels.json.errors).toEqual([]);
+    expect(panels.json.panels.length).toBeGreaterThan(0);
     const uplot = await app.request('GET', '/dashboards/vendor/uPlot.iife.min.js');
     expect(uplot.status).toBe(200);
     expect(uplot.text).toContain('uPlot');
