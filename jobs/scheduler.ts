@@ -1,6 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../src/log.ts';
 import { safeErrorMessage } from '../src/warehouse/shared/safeError.ts';
+import type { JobRun } from './jobRuns.ts';
 import { JobAlreadyRunning, type JobRunner } from './runner.ts';
 
 /** Cron expressions are evaluated in UTC (docs/CONTRACT.md "Configuration": EXPORT_SCHEDULE is UTC). */
@@ -59,4 +60,30 @@ export function startScheduler(runner: JobRunner, logger: Logger): Scheduler {
       await Promise.all(tasks.map((task) => task.destroy()));
     },
   };
+}
+
+/**
+ * At start (`serve` with jobs): a published warehouse whose rollups an older version computed (an upgrade added or
+ * changed rollups, or ROLLUP_SEGMENTS changed) would answer the rollup endpoints 503 until the next scheduled export,
+ * up to a day away. `stale` says whether that is so (false when the rollups are current or nothing was ever
+ * exported); if it is, the export starts now in the background, recorded as a scheduled run. Returns the run started,
+ * or null (nothing to catch up, the export already running here or elsewhere, or the check failing: logged, never
+ * thrown, so a start is never stopped by it).
+ */
+export async function catchUpExport(
+  runner: JobRunner,
+  stale: () => Promise<boolean>,
+  logger: Logger,
+): Promise<JobRun | null> {
+  try {
+    if (!runner.definitions.has('export') || !(await stale())) return null;
+    const started = await runner.start('export', 'schedule');
+    logger.info({ job: 'export', run: started.run.id }, 'the published rollups predate this version: exporting now');
+    started.done.catch(() => {}); // recorded in job_runs by the runner
+    return started.run;
+  } catch (error) {
+    if (error instanceof JobAlreadyRunning) return null;
+    logger.warn({ error: safeErrorMessage(error) }, 'could not check whether the published rollups are current');
+    return null;
+  }
 }

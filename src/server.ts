@@ -17,12 +17,16 @@ import { WarehouseReader } from './warehouse/shared/reader.ts';
 import { QuerySandbox } from './warehouse/query/querySandbox.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { jobDefinitions } from '../jobs/index.ts';
-import { startScheduler } from '../jobs/scheduler.ts';
+import { catchUpExport, startScheduler } from '../jobs/scheduler.ts';
+import type { JobRun } from '../jobs/jobRuns.ts';
+import { rollupsAreCurrent } from './warehouse/rollups/rollupMaintenance.ts';
 
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly services: Services;
+  /** The catch-up export started at start because the published rollups predate this version, or null. */
+  readonly catchUp: Promise<JobRun | null>;
   /** Stops accepting connections, lets in-flight requests finish, then closes the pool and the database. */
   close(): Promise<void>;
 }
@@ -101,11 +105,21 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   logger.info({ port, embeddedPostgres: database.embedded }, 'listening');
   // Scheduled jobs (docs/decisions/0015) (EXPORT_SCHEDULE, UTC) unless `serve --no-jobs`.
   const scheduler = options.jobs === false ? null : startScheduler(services.jobs, logger);
+  // An upgrade whose rollups differ from the published ones exports at once rather than at the next schedule.
+  const catchUp = scheduler
+    ? catchUpExport(
+        services.jobs,
+        async () =>
+          (await services.warehouse.withConnection((conn) => rollupsAreCurrent(conn, config.rollupSegments))) === false,
+        logger,
+      )
+    : Promise.resolve(null);
   let closing: Promise<void> | undefined;
   return {
     url: `http://localhost:${port}`,
     port,
     services,
+    catchUp,
     close() {
       closing ??= (async () => {
         await scheduler?.stop();

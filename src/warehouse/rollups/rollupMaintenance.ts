@@ -203,6 +203,16 @@ async function storedDefinitions(conn: DuckDBConnection, tables: Set<string>): P
   return typeof value === 'string' ? value : null;
 }
 
+/**
+ * Whether a published snapshot's rollups were computed by this version's rollup SQL and segment keys. False for a
+ * snapshot an older version exported (an upgrade added or changed rollups, or ROLLUP_SEGMENTS changed): its rollup
+ * tables may be missing or of another definition until the next export recomputes them.
+ */
+export async function rollupsAreCurrent(conn: DuckDBConnection, segmentKeys?: readonly string[]): Promise<boolean> {
+  const stored = await storedDefinitions(conn, await existingTables(conn));
+  return stored === (await rollupDefinitions(segmentKeys));
+}
+
 /** Records which rollup SQL computed the snapshot's rollup tables (see rollup_state above). */
 export async function recordRollupDefinitions(
   conn: DuckDBConnection,
