@@ -12,6 +12,10 @@ set variable fw_segment_changed = null::boolean;
 set variable fw_segment_days_from = null::timestamptz;
 set variable fw_segment_days_until = null::timestamptz;
 
+-- fw_capped_votes below reads its table by name (query_table) only when called: a snapshot without votes fails
+-- here, naming this file, as it did when the macro read votes directly.
+select count(*) from (select id from votes limit 0);
+
 create or replace table vote_segment_keys as
 select unnest(getvariable('fw_segment_keys')) as segment,
        generate_subscripts(getvariable('fw_segment_keys'), 1)::integer as position;
@@ -29,14 +33,15 @@ create or replace temp macro fw_segment_values(metadata) as
 create or replace temp macro fw_capped(i, raw, top) as
   case when i > len(getvariable('fw_segment_keys')) then null when top is null then '(other)' else raw end;
 
--- The votes cast in [from_ts, until_ts) (null: open) with their UTC day and capped values v1..v5.
-create or replace temp macro fw_capped_votes(from_ts, until_ts) as table
+-- The votes cast in [from_ts, until_ts) (null: open) with their UTC day and capped values v1..v5; `src` names the
+-- table of votes (by default votes itself; incremental/vote_segment_cube.sql passes work tables of the same columns).
+create or replace temp macro fw_capped_votes(from_ts, until_ts, src := 'votes') as table
 with v as (
   select
     make_timestamp(epoch_us(created_at))::date as day, conversation_id, email_hash as voter, vote::varchar as vote,
     reasons, fw_segment_value(metadata, 1) as r1, fw_segment_value(metadata, 2) as r2,
     fw_segment_value(metadata, 3) as r3, fw_segment_value(metadata, 4) as r4, fw_segment_value(metadata, 5) as r5
-  from votes
+  from query_table(src)
   where (from_ts is null or created_at >= from_ts) and (until_ts is null or created_at < until_ts)
 )
 select
@@ -61,10 +66,16 @@ left join segment_top_values t5 on t5.position = 5 and t5.value = v.r5;
 -- its id in multi_id (zero counts). Any filter and grouping over the values then counts exactly:
 --   sum(conversations) + count(distinct multi_id) filter (where multi_kind = 'conversation')
 -- since a single conversation falls in exactly one tuple, and a multi one is counted once per group it touches.
-create or replace temp macro fw_segment_cube(from_ts, until_ts, part) as table
+--
+-- A row is thus a sum of contributions: each conversation's (its votes' up, down and anonymous_votes, its single
+-- count or its multi rows) and each voter's (its single count or multi rows); the vote sums are on the conversation
+-- side only. `src` (see fw_capped_votes) and the two sides (conversation_side, voter_side: false leaves that side's
+-- rows out) let incremental/vote_segment_cube.sql compute the contribution of just some conversations or voters.
+create or replace temp macro fw_segment_cube(from_ts, until_ts, part, src := 'votes', conversation_side := true,
+                                             voter_side := true) as table
 with votes_by_period as (
   select part as granularity, date_trunc(part, c.day)::date as period, c.*
-  from fw_capped_votes(from_ts, until_ts) c
+  from fw_capped_votes(from_ts, until_ts, src := src) c
 ),
 per_conversation as (
   select
@@ -86,16 +97,16 @@ per_voter as (
 counted as (
   select granularity, period, v1, v2, v3, v4, v5, up, down, anonymous_votes,
          (tuples = 1)::integer as conversations, 0 as voters, null as multi_kind, null as multi_id
-  from per_conversation
+  from per_conversation where conversation_side
   union all
   select granularity, period, v1, v2, v3, v4, v5, 0, 0, 0, 0, (tuples = 1)::integer, null, null
-  from per_voter
+  from per_voter where voter_side
   union all
   select granularity, period, v1, v2, v3, v4, v5, 0, 0, 0, 0, 0, 'conversation', conversation_id
-  from per_conversation where tuples > 1
+  from per_conversation where conversation_side and tuples > 1
   union all
   select granularity, period, v1, v2, v3, v4, v5, 0, 0, 0, 0, 0, 'voter', voter
-  from per_voter where tuples > 1
+  from per_voter where voter_side and tuples > 1
 )
 select
   granularity::varchar as granularity, period, v1, v2, v3, v4, v5,

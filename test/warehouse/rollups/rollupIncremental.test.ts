@@ -299,6 +299,50 @@ describe('incremental rollup maintenance', () => {
     await expectExact(result);
   });
 
+  it('a conversation and a voter voting under two tuples in a week, then under one again, keep exact counts', async () => {
+    // The cube's delta maintenance (sql/rollups/incremental/vote_segment_cube.sql) moves a conversation or voter from
+    // the single rows to multi rows and back. A top release and the common models keep the top 50 set unchanged.
+    const release = (
+      await q(
+        `select metadata->>'release' as r from votes where metadata ? 'release' group by 1 order by count(*) desc limit 1`,
+      )
+    ).rows[0].r as string;
+    const vote = (conversation: string, at: string, model: string, voter: string) =>
+      q(
+        `insert into votes (conversation_id, vote, created_at, metadata, email_hash)
+         values ($1, 'up', $2, $3::jsonb, md5($4) || md5($4 || 'x')) returning id`,
+        [conversation, at, JSON.stringify({ app: 'app0', model, release }), voter],
+      );
+    const multiIds = async (granularity: string) => {
+      const { maintained } = await maintainedAndFull();
+      return maintained
+        .vote_segment_cube!.filter((r) => r[0] === granularity && r[12] !== null)
+        .map((r) => r[13]!)
+        .filter((id) => id.startsWith('conv-dual') || id === (voterHash as string));
+    };
+    const voterHash = (await q(`select md5('voter-dual') || md5('voter-dual' || 'x') as h`)).rows[0].h as string;
+
+    // Tuesday and Wednesday of one ISO week: one conversation (two votes) and one voter (two conversations).
+    await vote('conv-dual', '2024-03-12 10:00:00+00', 'v0', 'voter-dual');
+    await vote('conv-dual-2', '2024-03-12 11:00:00+00', 'v0', 'voter-dual');
+    await expectExact(await exportNow(db.pool, warehouse.dir));
+    expect(await multiIds('week')).toEqual([]);
+
+    const second = await vote('conv-dual', '2024-03-13 10:00:00+00', 'v1', 'voter-other');
+    const third = await vote('conv-dual-2', '2024-03-13 11:00:00+00', 'v1', 'voter-dual');
+    await expectExact(await exportNow(db.pool, warehouse.dir));
+    expect((await multiIds('week')).sort()).toEqual(
+      ['conv-dual', 'conv-dual', 'conv-dual-2', 'conv-dual-2', voterHash, voterHash].sort(),
+    );
+    expect(await multiIds('day')).toEqual([]);
+
+    await q(`delete from votes where id = any($1::bigint[])`, [[second.rows[0].id, third.rows[0].id]]);
+    const result = await exportNow(db.pool, warehouse.dir);
+    expect(result.rollups).toMatchObject({ vote_segment_cube: 'incremental', segment_top_values: 'full' });
+    await expectExact(result);
+    expect(await multiIds('week')).toEqual([]);
+  });
+
   it('a full export after incremental ones gives the same rollups', async () => {
     const before = await maintainedAndFull();
     const full = await exportNow(db.pool, warehouse.dir, { full: true });
