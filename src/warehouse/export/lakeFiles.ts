@@ -3,8 +3,7 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TablePlan } from './columns.ts';
 import { lakeDayExpr, lakeSelectList } from './lakeColumns.ts';
-import { fsyncDir } from './lakeManifest.ts';
-import { fsync } from './snapshotFiles.ts';
+import { fileExists, renameDurably } from './snapshotFiles.ts';
 import type { LakeFile } from './lakeTypes.ts';
 import { ident, literal } from '../shared/sqlText.ts';
 
@@ -69,22 +68,11 @@ async function placeFile(
   day: string | null,
   exportId: number,
 ): Promise<LakeFile> {
-  await fsync(temp);
   const dir = path.join(lakeDir, dirRel);
   await fs.mkdir(dir, { recursive: true });
   let name = `part-${exportId}.parquet`;
-  for (
-    let n = 1;
-    await fs.stat(path.join(dir, name)).then(
-      () => true,
-      () => false,
-    );
-    n++
-  ) {
-    name = `part-${exportId}-${n}.parquet`;
-  }
-  await fs.rename(temp, path.join(dir, name));
-  await fsyncDir(dir);
+  for (let n = 1; await fileExists(path.join(dir, name)); n++) name = `part-${exportId}-${n}.parquet`;
+  await renameDurably(temp, path.join(dir, name));
   const { size } = await fs.stat(path.join(dir, name));
   return { path: rel(dirRel, name), day, rows, bytes: size, export_id: exportId };
 }

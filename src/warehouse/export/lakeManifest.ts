@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isAlive } from '../../processAlive.ts';
-import { fsync } from './snapshotFiles.ts';
+import { renameDurably } from './snapshotFiles.ts';
 import { LAKE_FORMAT, MANIFEST_FILE, type LakeManifest } from './lakeTypes.ts';
 
 /** The lock file an export holds while it writes the lake (its pid inside). */
@@ -35,18 +35,7 @@ export async function readManifest(lakeDir: string): Promise<LakeManifest | null
 export async function publishManifest(lakeDir: string, manifest: LakeManifest): Promise<void> {
   const temp = path.join(lakeDir, `.${MANIFEST_FILE}.${process.pid}.tmp`);
   await fs.writeFile(temp, `${JSON.stringify(manifest, null, 1)}\n`);
-  await fsync(temp);
-  await fs.rename(temp, path.join(lakeDir, MANIFEST_FILE));
-  await fsyncDir(lakeDir);
-}
-
-/** fsync a directory so the renames in it survive a power loss; some platforms cannot, and the renames stay atomic. */
-export async function fsyncDir(dir: string): Promise<void> {
-  try {
-    await fsync(dir);
-  } catch {
-    // see above
-  }
+  await renameDurably(temp, path.join(lakeDir, MANIFEST_FILE));
 }
 
 /**

@@ -83,6 +83,26 @@ export async function fsync(file: string, flags = 'r'): Promise<void> {
   }
 }
 
+/** fsync a directory so the renames in it survive a power loss; some platforms cannot, and the renames stay atomic. */
+export async function fsyncDir(dir: string): Promise<void> {
+  try {
+    await fsync(dir);
+  } catch {
+    // see above
+  }
+}
+
+/**
+ * Moves a fully written file into place for good: fsync it, rename it to `target` (atomic on POSIX: a reader opens
+ * the old file or the new one, never a mix), fsync the directory so the rename survives a power loss. The published
+ * snapshot, the lake's files and its manifest are all placed this way.
+ */
+export async function renameDurably(file: string, target: string): Promise<void> {
+  await fsync(file);
+  await fs.rename(file, target);
+  await fsyncDir(path.dirname(target));
+}
+
 /**
  * Publishes a closed, checkpointed snapshot: fsync the file, rename it over WAREHOUSE_DIR/warehouse.duckdb (atomic on
  * POSIX: a reader opens either the old or the new file, never a mix), fsync the directory so the rename survives a
@@ -92,13 +112,7 @@ export async function publishSnapshot(snapshotFile: string, warehouseDir: string
   if (await fileExists(`${snapshotFile}.wal`)) {
     throw new Error('the snapshot still has a write-ahead log after its checkpoint; not publishing it');
   }
-  await fsync(snapshotFile);
   const target = publishedPath(warehouseDir);
-  await fs.rename(snapshotFile, target);
-  try {
-    await fsync(warehouseDir);
-  } catch {
-    // some platforms cannot fsync a directory; the rename itself is still atomic
-  }
+  await renameDurably(snapshotFile, target);
   return target;
 }
